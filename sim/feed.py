@@ -1,0 +1,91 @@
+"""Candidates: the firm items that reach users' feeds today, as aligned arrays.
+
+One row per (user, item) delivery: posts of followed firms, ads targeted at
+the user, yesterday's shares by the user's contacts (one row per item, with
+social proof s = the number of contacts sharing it) and replies to the
+user's comments of yesterday.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+import numpy as np
+
+from sim.mechanics import PAID, POST, REPLY, REPLY_CHANNEL, SHARE
+
+
+@dataclass
+class Candidates:
+    """Aligned arrays, one entry per candidate."""
+
+    user: np.ndarray  # int64
+    firm: np.ndarray  # int64
+    channel: np.ndarray  # int8: POST, PAID, SHARE, REPLY_CHANNEL
+    kind: np.ndarray  # int8: PROMO, VALUE, AD, REPLY
+    item: np.ndarray  # int64 item id, -1 for replies
+    social: np.ndarray  # int64 social proof s (sharing contacts)
+    answers_critic: np.ndarray  # bool: a reply to a negative comment
+
+    def __len__(self) -> int:
+        return self.user.shape[0]
+
+    def take(self, mask_or_index) -> Candidates:
+        """The subset selected by a boolean mask or index array."""
+        return Candidates(**{f.name: getattr(self, f.name)[mask_or_index] for f in fields(self)})
+
+    @staticmethod
+    def concat(parts: list[Candidates]) -> Candidates:
+        return Candidates(
+            **{f.name: np.concatenate([getattr(p, f.name) for p in parts]) for f in fields(Candidates)}
+        )
+
+
+def _make(user, firm, channel, kind, item, social=None, answers_critic=None) -> Candidates:
+    n = user.shape[0]
+    return Candidates(
+        user=user.astype(np.int64),
+        firm=np.broadcast_to(np.asarray(firm, dtype=np.int64), (n,)).copy(),
+        channel=np.full(n, channel, dtype=np.int8),
+        kind=np.broadcast_to(np.asarray(kind, dtype=np.int8), (n,)).copy(),
+        item=np.broadcast_to(np.asarray(item, dtype=np.int64), (n,)).copy(),
+        social=np.zeros(n, dtype=np.int64) if social is None else social.astype(np.int64),
+        answers_critic=np.zeros(n, dtype=bool) if answers_critic is None else answers_critic,
+    )
+
+
+def empty() -> Candidates:
+    return _make(np.empty(0, dtype=np.int64), 0, POST, 0, -1)
+
+
+def post_candidates(followers: np.ndarray, firm: int, item_ids: np.ndarray, kinds: np.ndarray) -> Candidates:
+    """Every post of a firm in every follower's feed."""
+    n_posts = item_ids.shape[0]
+    return _make(
+        np.tile(followers, n_posts),
+        firm,
+        POST,
+        np.repeat(kinds, followers.shape[0]),
+        np.repeat(item_ids, followers.shape[0]),
+    )
+
+
+def ad_candidates(targets: np.ndarray, firm: int, item_id: int, ad_kind: int) -> Candidates:
+    """One ad impression per target, all of the firm's creative of the day."""
+    return _make(targets, firm, PAID, ad_kind, item_id)
+
+
+def share_candidates(
+    readers: np.ndarray, items: np.ndarray, n_users: int, item_firm: np.ndarray, item_kind: np.ndarray
+) -> Candidates:
+    """Deliveries of shared items, merged per (reader, item) with social proof."""
+    if readers.size == 0:
+        return empty()
+    keys, social = np.unique(items * n_users + readers, return_counts=True)
+    item, user = np.divmod(keys, n_users)
+    return _make(user, item_firm[item], SHARE, item_kind[item], item, social=social)
+
+
+def reply_candidates(users: np.ndarray, firms: np.ndarray, to_critic: np.ndarray) -> Candidates:
+    """Replies to users' comments of yesterday."""
+    return _make(users, firms, REPLY_CHANNEL, REPLY, -1, answers_critic=to_critic.astype(bool))
