@@ -1,0 +1,66 @@
+"""Shared fixtures: small worlds and a model subclass that records each day's inner state."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from sim.model import MarketModel
+
+SMALL = dict(width=30, height=20, steps=40)
+
+
+class RecordingModel(MarketModel):
+    """MarketModel that keeps copies of what each phase of a day saw and did."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.days: list[dict] = []
+
+    def step(self):
+        self._day = {
+            "follows": self.users.follows.copy(),
+            "trust": self.users.trust.copy(),
+            "fatigue": self.users.fatigue.copy(),
+            "ads_hidden": self.users.ads_hidden.copy(),
+        }
+        super().step()
+        self._day.update(
+            follows_after=self.users.follows.copy(),
+            trust_after=self.users.trust.copy(),
+            fatigue_after=self.users.fatigue.copy(),
+            ads_hidden_after=self.users.ads_hidden.copy(),
+            firms={f.name: dict(f.today) for f in self.firms},
+        )
+        self.days.append(self._day)
+
+    def arrivals(self, day):
+        parts = super().arrivals(day)
+        self._day["shares_arriving"] = parts[0]
+        self._day["item_day"] = self.items.day.copy()
+        return parts
+
+    def allocate_attention(self, feed):
+        seen, background = super().allocate_attention(feed)
+        self._day.update(feed=feed, seen_mask=seen, background=background)
+        return seen, background
+
+    def react(self, seen):
+        reactions = super().react(seen)
+        self._day.update(seen=seen, reactions=reactions)
+        return reactions
+
+
+def run(model):
+    while model.running:
+        model.step()
+    return model
+
+
+@pytest.fixture
+def small_run():
+    return run(RecordingModel(seed=7, **SMALL))
+
+
+def rng(seed=0):
+    return np.random.default_rng(seed)

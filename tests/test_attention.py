@@ -1,0 +1,96 @@
+"""The attention budget: the threshold's distribution, the selection, and the spec's invariants."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy import stats
+
+from sim.attention import log_keys, sample_threshold, select_seen
+from tests.conftest import SMALL, RecordingModel, run
+
+
+@pytest.mark.parametrize("bg,attention", [(55, 30), (31, 30), (200, 5), (12, 1)])
+def test_threshold_is_the_attention_th_largest_background_key(bg, attention):
+    rng = np.random.default_rng(11)
+    n = 20000
+    tau = sample_threshold(np.full(n, bg), np.full(n, attention), rng)
+    explicit = np.sort(rng.random((n, bg)), axis=1)[:, bg - attention]  # attention-th largest
+    assert stats.ks_2samp(tau, explicit).pvalue > 1e-3
+    beta = stats.beta(bg - attention + 1, attention)
+    assert stats.kstest(tau, beta.cdf).pvalue > 1e-3
+
+
+def test_threshold_is_zero_when_background_fits_the_budget():
+    tau = sample_threshold(np.array([0, 5, 30]), np.array([30, 5, 30]), np.random.default_rng(0))
+    assert np.all(tau == 0)
+
+
+def test_key_of_weight_w_beats_a_uniform_with_probability_w_over_w_plus_1():
+    rng = np.random.default_rng(5)
+    for w in (0.5, 1.0, 4.0):
+        keys = np.exp(log_keys(np.full(200000, w), rng))
+        # P(U^(1/w) > V) for independent uniforms U, V is w / (w + 1)
+        frac = np.mean(keys > rng.random(keys.size))
+        assert frac == pytest.approx(w / (w + 1), abs=0.005)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    n_users=st.integers(1, 8),
+    n_items=st.integers(0, 80),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_selection_keeps_the_largest_passing_keys_within_budget(n_users, n_items, seed):
+    rng = np.random.default_rng(seed)
+    user = rng.integers(0, n_users, n_items)
+    key = np.log(rng.random(n_items) + 1e-12)
+    log_tau = np.where(rng.random(n_users) < 0.3, -np.inf, np.log(rng.random(n_users)))
+    attention = rng.integers(1, 6, n_users)
+    seen = select_seen(user, key, log_tau, attention)
+    for u in range(n_users):
+        mine = user == u
+        passed = mine & (key > log_tau[u])
+        assert seen[mine].sum() == min(attention[u], passed.sum())
+        assert not np.any(seen & mine & ~passed)
+        if seen[mine].any() and (passed & ~seen).any():
+            assert key[seen & mine].min() >= key[passed & ~seen].max()
+
+
+def _seen_and_offered(day, n_users):
+    feed, seen_mask = day["feed"], day["seen_mask"]
+    offered = np.bincount(feed.user, minlength=n_users)
+    seen = np.bincount(feed.user[seen_mask], minlength=n_users)
+    return offered, seen
+
+
+def test_no_user_ever_sees_more_than_its_budget():
+    model = run(RecordingModel(seed=3, **{**SMALL, "attention_mean": 3.0, "steps": 30}))
+    for day in model.days:
+        offered, seen = _seen_and_offered(day, model.n_users)
+        assert np.all(seen <= model.users.attention)
+        assert offered.sum() > seen.sum()  # the budget binds somewhere
+
+
+def test_without_background_pages_every_candidate_fits_unless_the_budget_is_smaller():
+    model = run(RecordingModel(seed=4, **{**SMALL, "pages_followed": 0.0, "steps": 30}))
+    for day in model.days:
+        assert day["background"].sum() == 0
+        offered, seen = _seen_and_offered(day, model.n_users)
+        assert np.array_equal(seen, np.minimum(offered, model.users.attention))
+
+
+def test_chronological_ranking_ignores_weights():
+    # replies have weight 4 (1 + trust): under engagement ranking they beat posts far more often
+    def reply_seen_share(ranking):
+        model = run(RecordingModel(seed=9, **{**SMALL, "ranking": ranking, "steps": 30, "attention_mean": 5.0}))
+        seen = offered = 0
+        for day in model.days:
+            replies = day["feed"].channel == 3
+            seen += day["seen_mask"][replies].sum()
+            offered += replies.sum()
+        return seen / offered
+
+    assert reply_seen_share("engagement") > reply_seen_share("chronological") + 0.1
