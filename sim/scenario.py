@@ -1,36 +1,25 @@
-"""Scenario schema: typed parameters, firm presets, YAML loading and overrides.
+"""Scenario schema: typed parameters, firm presets and the scenario fingerprint.
 
 Every number of docs/MODEL_SPEC.md's parameter tables is a field here, with
 the spec's default, an allowed range and a one-line description. A scenario
 is a YAML mapping of those fields plus run settings (name, seed,
-replications); `--set KEY=VALUE` overrides change single values. Every bad
-input becomes a one-line `ScenarioError` that names the source, the key and
-what is allowed, so a modeller can fix a file without reading a traceback.
+replications). This module holds only the schema, so it can be read as the
+parameter reference; turning validation failures into one-line messages
+lives in `sim.scenario_errors`, and reading YAML and applying `--set`
+overrides in `sim.scenario_io`. Their public functions are re-exported here,
+so `from sim.scenario import load_scenario` and the like keep working.
 """
 
 from __future__ import annotations
 
-import copy
-import difflib
 import hashlib
+import importlib
 import json
 import numbers
-import re
-from collections.abc import Iterable, Mapping
-from pathlib import Path
-from typing import Annotated, Any, Literal, get_args, get_origin
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-import annotated_types
-import yaml
-from pydantic import (
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    ValidationError,
-    model_validator,
-)
-from pydantic.fields import FieldInfo
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 
 __all__ = [
@@ -379,377 +368,32 @@ def scenario_hash(scenario: Scenario) -> str:
 
 
 # --------------------------------------------------------------------------
-# Validation errors as one line
+# Re-exports of the validation and loading functions
 # --------------------------------------------------------------------------
 
-
-def _format_path(loc: Iterable[Any]) -> str:
-    """('firms', 1, 'home', 0) -> 'firms[1].home[0]'."""
-    out = ""
-    for part in loc:
-        if isinstance(part, int) and not isinstance(part, bool):
-            out += f"[{part}]"
-        else:
-            out += ("." if out else "") + str(part)
-    return out
-
-
-def _show(value: Any, limit: int = 60) -> str:
-    """A short one-line rendering of an offending value."""
-    if isinstance(value, tuple):
-        value = list(value)
-    text = repr(value).replace("\n", " ")
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-def _number(x: Any) -> str:
-    if isinstance(x, float) and x.is_integer() and abs(x) < 1e15:
-        return str(int(x))
-    return str(x)
-
-
-def _model_in(annotation: Any) -> type[BaseModel] | None:
-    """The BaseModel class inside an annotation such as list[FirmSpec], if any."""
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    for arg in get_args(annotation):
-        found = _model_in(arg)
-        if found is not None:
-            return found
-    return None
-
-
-def _resolve(cls: type[BaseModel], loc: tuple) -> tuple[FieldInfo | None, type[BaseModel] | None]:
-    """The field at ``loc`` and the model class it holds (``cls`` itself for the empty loc).
-
-    List indices are skipped, so ('firms', 1, 'quality') finds FirmSpec's quality
-    field. (None, None) when ``loc`` leaves the schema.
-    """
-    model: type[BaseModel] | None = cls
-    field: FieldInfo | None = None
-    for part in loc:
-        if isinstance(part, int):
-            continue
-        if model is None or not isinstance(part, str) or part not in model.model_fields:
-            return None, None
-        field = model.model_fields[part]
-        model = _model_in(field.annotation)
-    return field, model
-
-
-def _choices(annotation: Any) -> list[Any]:
-    """The values of the Literal inside an annotation, in declaration order."""
-    if get_origin(annotation) is Literal:
-        return list(get_args(annotation))
-    return [c for arg in get_args(annotation) for c in _choices(arg)]
-
-
-def _bounds(field: FieldInfo | None, ctx: Mapping[str, Any]) -> str:
-    """'between 0 and 1', '> 0 and <= 1000', '>= 0', ... from the field's constraints."""
-    found: dict[str, Any] = {}
-    if field is not None:
-        for meta in field.metadata:
-            for name in ("ge", "gt", "le", "lt"):
-                if isinstance(meta, getattr(annotated_types, name.capitalize())):
-                    found[name] = getattr(meta, name)
-    for name in ("ge", "gt", "le", "lt"):
-        if name in ctx:
-            found.setdefault(name, ctx[name])
-    if "ge" in found and "le" in found:
-        return f"between {_number(found['ge'])} and {_number(found['le'])}"
-    symbols = {"gt": ">", "ge": ">=", "lt": "<", "le": "<="}
-    parts = [f"{symbols[n]} {_number(found[n])}" for n in ("gt", "ge", "lt", "le") if n in found]
-    return " and ".join(parts) or "within its range"
-
-
-_TYPE_MESSAGES = {
-    "float_type": "must be a number",
-    "float_parsing": "must be a number",
-    "finite_number": "must be a finite number",
-    "int_type": "must be an integer",
-    "int_from_float": "must be an integer",
-    "int_parsing": "must be an integer",
-    "string_type": "must be a string",
-    "list_type": "must be a list",
-    "tuple_type": "must be a pair [x, y]",
-    "model_type": "must be a mapping of keys to values",
-    "model_attributes_type": "must be a mapping of keys to values",
-    "dict_type": "must be a mapping of keys to values",
-    "none_required": "must be null",
+# sim.scenario_errors and sim.scenario_io build on the schema above, so they
+# are imported on first use of one of their names (PEP 562), not at import
+# time: the import graph stays acyclic (scenario <- scenario_errors <-
+# scenario_io) and any of the three modules can be imported first.
+_REEXPORTS = {
+    "validate_config": "sim.scenario_errors",
+    "apply_overrides": "sim.scenario_io",
+    "load_scenario": "sim.scenario_io",
 }
 
-
-_ABSENT = object()
-
-
-def _lookup(raw: Any, loc: tuple) -> Any:
-    """The value the user gave at ``loc`` (before any coercion), or _ABSENT."""
-    node = raw
-    for part in loc:
-        try:
-            node = node[part]
-        except (KeyError, IndexError, TypeError):
-            return _ABSENT
-    return node
+if TYPE_CHECKING:
+    from sim.scenario_errors import validate_config
+    from sim.scenario_io import apply_overrides, load_scenario
 
 
-def _describe(err: Mapping[str, Any], cls: type[BaseModel], raw: Any) -> tuple[tuple, str, bool, Any]:
-    """(location, message, whether to show the input, input) for one pydantic error."""
-    kind = err["type"]
-    ctx = err.get("ctx") or {}
-    loc = tuple(err["loc"]) + tuple(ctx.get("loc", ()))
-    given = _lookup(raw, loc)
-    value = ctx.get("got", err.get("input") if given is _ABSENT else given)
-    field, _ = _resolve(cls, loc)
-
-    if kind == "extra_forbidden":
-        key = loc[-1] if loc else ""
-        _, parent = _resolve(cls, loc[:-1])
-        known = list(parent.model_fields) if parent is not None else []
-        close = difflib.get_close_matches(str(key), known, n=1, cutoff=0.6)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
-        return loc, f"unknown key{hint}", False, None
-    if kind == "missing":
-        _, parent = _resolve(cls, loc[:-1])
-        if parent is not None and issubclass(parent, FirmParams) and loc[-1] in FirmParams.model_fields:
-            return loc, f"missing; give it or choose a preset ({_PRESET_NAMES})", False, None
-        return loc, "missing; this key is required", False, None
-    if kind in ("greater_than_equal", "greater_than", "less_than_equal", "less_than"):
-        return loc, f"must be {_bounds(field, ctx)}", True, value
-    if kind == "literal_error":
-        choices = _choices(field.annotation) if field is not None else []
-        allowed = ", ".join(repr(c) for c in choices) or ctx.get("expected", "")
-        return loc, f"must be one of {allowed}", True, value
-    if kind == "string_pattern_mismatch":
-        return (
-            loc,
-            "must start with a letter or '_' and contain only letters, digits and '_'",
-            True,
-            value,
-        )
-    if kind in ("too_short", "too_long"):
-        if field is not None and loc and loc[-1] == "firms":
-            return loc, "must list at least one firm", True, value
-        if loc and loc[-1] == "home":
-            return loc, "must be a pair [x, y]", True, value
-        if kind == "too_short":
-            return loc, f"must have at least {ctx.get('min_length')} items", True, value
-        return loc, f"must have at most {ctx.get('max_length')} items", True, value
-    if kind == "string_too_short":
-        return loc, "must not be empty", True, value
-    if kind == "string_too_long":
-        return loc, f"must be at most {ctx.get('max_length')} characters long", True, value
-    if kind in _TYPE_MESSAGES:
-        return loc, _TYPE_MESSAGES[kind], True, value
-    # Our own PydanticCustomErrors carry a one-line message; anything else: pydantic's own text.
-    message = " ".join(str(err.get("msg", kind)).split())
-    if kind not in ("unknown_preset", "inconsistent") and message:
-        message = message[0].lower() + message[1:]
-    return loc, message, "got" in ctx or kind not in ("value_error", "assertion_error"), value
+def __getattr__(name: str) -> Any:
+    module = _REEXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # later look-ups find it directly
+    return value
 
 
-def _validation_error(
-    exc: ValidationError,
-    raw: Any,
-    source: str,
-    cls: type[BaseModel],
-    overridden: Mapping[str, str] | None = None,
-) -> ScenarioError:
-    """Turn pydantic's multi-line report into one ScenarioError line (first error only)."""
-    errors = exc.errors()
-    first = errors[0]
-    loc, message, show_value, value = _describe(first, cls, raw)
-    more = len(errors) - 1 + int((first.get("ctx") or {}).get("more", 0))
-    path = _format_path(loc)
-    prefix = f"{source}: {path}" if path else source
-    for set_path, set_key in (overridden or {}).items():
-        if path == set_path or path.startswith((set_path + ".", set_path + "[")):
-            prefix = f"--set {set_key}{path[len(set_path):]}"
-            break
-        if path and set_path.startswith((path + ".", path + "[")):
-            # the override created sub-keys under a key that takes a single value
-            prefix = f"--set {set_key}: {path}"
-            break
-    text = f"{prefix}: {message}"
-    if show_value:
-        text += f" (got {_show(value)})"
-    if more:
-        text += f" (and {more} more error{'s' if more > 1 else ''})"
-    return ScenarioError(text)
-
-
-def validate_config(raw: Any, source: str, cls: type[BaseModel] = Scenario) -> Any:
-    """Validate ``raw`` with ``cls``; any problem becomes a one-line ScenarioError."""
-    return _validate(raw, source, cls, None)
-
-
-def _validate(raw: Any, source: str, cls: type[BaseModel], overridden: Mapping[str, str] | None) -> Any:
-    try:
-        return cls.model_validate(raw)
-    except ValidationError as exc:
-        raise _validation_error(exc, raw, source, cls, overridden) from None
-
-
-# --------------------------------------------------------------------------
-# YAML
-# --------------------------------------------------------------------------
-
-
-_SPECIAL_KEYS = ("tag:yaml.org,2002:merge", "tag:yaml.org,2002:value")
-
-
-class _Loader(yaml.SafeLoader):
-    """safe_load that also reads 1e-3 as a float (YAML 1.1 wants 1.0e-3) and rejects duplicate keys."""
-
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
-        seen: set[Any] = set()
-        for key_node, _ in node.value:
-            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag in _SPECIAL_KEYS:
-                continue
-            key = self.construct_object(key_node, deep=deep)
-            if key in seen:
-                raise yaml.constructor.ConstructorError(
-                    None, None, f"duplicate key {key!r}", key_node.start_mark
-                )
-            seen.add(key)
-        return super().construct_mapping(node, deep=deep)
-
-
-_Loader.add_implicit_resolver(
-    "tag:yaml.org,2002:float",
-    re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
-    list("-+0123456789"),
-)
-
-
-def _parse_yaml(text: str) -> Any:
-    return yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader
-
-
-def _yaml_problem(exc: yaml.YAMLError) -> str:
-    """'line 3, column 7: <problem>' from a PyYAML error, one line."""
-    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-    problem = getattr(exc, "problem", None) or getattr(exc, "context", None) or str(exc)
-    problem = " ".join(str(problem).split())
-    if mark is None:
-        return f"malformed YAML: {problem}"
-    return f"line {mark.line + 1}, column {mark.column + 1}: malformed YAML: {problem}"
-
-
-def load_scenario(
-    path: str | Path,
-    overrides: Iterable[str] = (),
-    cls: type[BaseModel] = Scenario,
-) -> Any:
-    """Read a scenario YAML file, apply ``KEY=VALUE`` overrides and validate.
-
-    A file without a ``name`` takes its file stem as name.
-    """
-    path = Path(path)
-    source = str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ScenarioError(f"{source}: file not found") from None
-    except IsADirectoryError:
-        raise ScenarioError(f"{source}: is a directory, not a scenario file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = getattr(exc, "strerror", None) or " ".join(str(exc).split())
-        raise ScenarioError(f"{source}: cannot read file: {reason}") from None
-    try:
-        raw = _parse_yaml(text)
-    except yaml.YAMLError as exc:
-        raise ScenarioError(f"{source}: {_yaml_problem(exc)}") from None
-    if raw is None:
-        raw = {}
-    if not isinstance(raw, dict):
-        kind = "a list" if isinstance(raw, list) else f"a {type(raw).__name__}"
-        raise ScenarioError(
-            f"{source}: the top level must be a mapping of keys to values, not {kind} (got {_show(raw)})"
-        )
-    if "name" not in raw and "name" in cls.model_fields:
-        raw = {"name": path.stem, **raw}
-    raw, overridden = _apply_overrides(raw, overrides, "--set")
-    return _validate(raw, source, cls, overridden)
-
-
-# --------------------------------------------------------------------------
-# Overrides
-# --------------------------------------------------------------------------
-
-
-def apply_overrides(raw: dict, overrides: Iterable[str], source: str = "--set") -> dict:
-    """Return a copy of ``raw`` with each ``KEY=VALUE`` applied (VALUE read as YAML).
-
-    ``a=1`` sets a top-level key; ``firms.NAME.field=v`` sets a field of the
-    firm called NAME (the two default firms are put in first when ``raw`` has
-    no ``firms``). Keys are not checked here: validation does that.
-    """
-    return _apply_overrides(raw, overrides, source)[0]
-
-
-def _apply_overrides(
-    raw: Mapping[str, Any], overrides: Iterable[str], source: str
-) -> tuple[dict, dict[str, str]]:
-    """apply_overrides, also returning {validation key path: override key} for error messages."""
-    if isinstance(overrides, str):  # a lone string would otherwise be split into characters
-        overrides = [overrides]
-    result = copy.deepcopy(dict(raw))
-    overridden: dict[str, str] = {}
-    for item in overrides:
-        if not isinstance(item, str) or "=" not in item:
-            raise ScenarioError(f"{source} {_show(item)}: malformed override; expected KEY=VALUE")
-        key, _, text = item.partition("=")
-        key = key.strip()
-        parts = key.split(".")
-        if not key or any(not p.strip() or p != p.strip() for p in parts):
-            raise ScenarioError(
-                f"{source} {_show(item)}: malformed override key; expected KEY=VALUE with KEY "
-                "like attention_mean or firms.NAME.field"
-            )
-        try:
-            value = _parse_yaml(text) if text.strip() else None
-        except yaml.YAMLError as exc:
-            problem = _yaml_problem(exc)
-            raise ScenarioError(f"{source} {key}: value {text!r} is not valid YAML: {problem}") from None
-        loc = _set_dotted(result, parts, value, f"{source} {key}")
-        overridden[_format_path(loc)] = key
-    return result, overridden
-
-
-def _set_dotted(target: dict, parts: list[str], value: Any, where: str) -> tuple:
-    """Set ``value`` at the dotted ``parts`` of ``target``; return the location as validation sees it."""
-    if parts[0] == "firms" and len(parts) > 1:
-        firms = target.get("firms")
-        if firms is None:
-            firms = target["firms"] = copy.deepcopy(DEFAULT_FIRMS)
-        if not isinstance(firms, list):
-            raise ScenarioError(f"{where}: 'firms' is not a list of firms, cannot select a firm by name")
-        name = parts[1]
-        index = next(
-            (k for k, f in enumerate(firms) if isinstance(f, dict) and f.get("name") == name), None
-        )
-        if index is None:
-            names = ", ".join(repr(f.get("name")) for f in firms if isinstance(f, dict))
-            raise ScenarioError(f"{where}: no firm named {name!r}; firms are {names or 'none'}")
-        if len(parts) == 2:
-            raise ScenarioError(
-                f"{where}: name a field of the firm, e.g. firms.{name}.ads_per_day=0"
-            )
-        node: Any = firms[index]
-        loc: list = ["firms", index]
-        rest = parts[2:]
-    else:
-        node, loc, rest = target, [], parts
-    for depth, part in enumerate(rest[:-1]):
-        child = node.get(part)
-        if child is None:
-            child = node[part] = {}
-        if not isinstance(child, dict):
-            shown = ".".join(rest[: depth + 1])
-            raise ScenarioError(f"{where}: {shown!r} is a single value, it has no sub-keys")
-        node = child
-        loc.append(part)
-    node[rest[-1]] = value
-    loc.append(rest[-1])
-    return tuple(loc)
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_REEXPORTS})
