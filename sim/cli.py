@@ -1,27 +1,48 @@
-"""The command line: parse arguments, load the scenario, run, print.
+"""The command line: parse arguments, load the scenario, hand work to the runners.
 
 No model rules live here. Bad input ends with one line on stderr and exit
-status 2, never a traceback.
+status 2, never a traceback, and before any results folder is made.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import time
 from pathlib import Path
 
-import pandas as pd
+import yaml
 
+from sim.provenance import base_metadata, utc_now
 from sim.scenario import Scenario, ScenarioError, load_scenario
 
-DEFAULT_SCENARIO = Path("scenarios/duel.yaml")
+SCENARIO_DIR = Path("scenarios")
+DEFAULT_SCENARIO = SCENARIO_DIR / "duel.yaml"
 EXIT_BAD_INPUT = 2
+COMMANDS = ("list",)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+class BadInput(Exception):
+    """Input the user must fix; printed as one line, exit status 2."""
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, but usage errors are one line and exit status 2."""
+
+    def error(self, message):
+        raise BadInput(f"{message} (see python run.py --help)")
+
+
+def run_parser() -> argparse.ArgumentParser:
+    parser = OneLineParser(
         prog="python run.py",
-        description="Run an attention-market scenario and print a per-firm summary.",
+        description=(
+            "Run an attention-market scenario: replications in parallel, then a results folder "
+            "with tables, figures, a report and provenance. Other commands: "
+            "'python run.py list' lists the shipped scenarios."
+        ),
+        epilog="Example: python run.py scenarios/duel.yaml --set attention_mean=10 --replications 10 --workers 2",
     )
     parser.add_argument(
         "scenario", nargs="?", default=str(DEFAULT_SCENARIO),
@@ -29,38 +50,112 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-        help="override a scenario value with a dotted key, e.g. attention_mean=10 "
-        "or firms.broadcast.ads_per_day=0 (repeatable)",
+        help="override a scenario value with a dotted key, e.g. attention_mean=10 or "
+        "firms.broadcast.ads_per_day=0; repeatable; the same keys work in the YAML",
     )
-    parser.add_argument("--seed", type=int, default=None, help="random seed (default: the scenario's seed)")
+    parser.add_argument("--replications", type=int, help="number of replications (default: the scenario's)")
+    parser.add_argument("--seed", type=int, help="base seed; replication r uses a seed derived from (seed, r)")
+    parser.add_argument(
+        "--workers", type=int, default=None,
+        help="worker processes (default: min(replications, CPU cores)); results do not depend on it",
+    )
+    parser.add_argument(
+        "--out", type=Path, default=None,
+        help="results folder (default: results/<scenario>/<UTC timestamp>-<config hash>/)",
+    )
+    parser.add_argument("--quiet", action="store_true", help="no progress bar and no summary table")
     return parser
 
 
-def resolve_scenario(path: str, overrides: list[str], seed: int | None) -> Scenario:
-    """Load the YAML, apply --set overrides and --seed; raise ScenarioError on bad input."""
-    extra = list(overrides) + ([f"seed={seed}"] if seed is not None else [])
+def resolve_scenario(path: str, overrides: list[str], seed: int | None = None, replications: int | None = None) -> Scenario:
+    """Load the YAML, apply --set overrides, --seed and --replications."""
+    if replications is not None and replications < 1:
+        raise BadInput(f"--replications: must be at least 1 (got {replications})")
+    if seed is not None and seed < 0:
+        raise BadInput(f"--seed: must be >= 0 (got {seed})")
+    extra = list(overrides)
+    extra += [f"seed={seed}"] if seed is not None else []
+    extra += [f"replications={replications}"] if replications is not None else []
     return load_scenario(path, extra)
 
 
-def run_once(scenario: Scenario) -> pd.DataFrame:
-    """Run one replication and return the per-firm run summary."""
-    from sim.model import MarketModel
-    from sim.outputs import run_summary
+def list_scenarios() -> int:
+    """Print the shipped scenarios with their one-line descriptions."""
+    for path in sorted(SCENARIO_DIR.glob("*.yaml")):
+        try:
+            description = (yaml.safe_load(path.read_text()) or {}).get("description", "")
+        except yaml.YAMLError:
+            description = "(unreadable YAML)"
+        first = " ".join(str(description).split())
+        print(f"{path.as_posix():<36} {first}")
+    return 0
 
-    model = MarketModel(seed=scenario.seed, **scenario.model_kwargs())
-    while model.running:
-        model.step()
-    return run_summary(model.firm_table(), model.cascade_table())
+
+def command_run(argv: list[str]) -> int:
+    from sim.results import OutputError, check_writable, default_folder
+
+    args = run_parser().parse_args(argv)
+    scenario = resolve_scenario(args.scenario, args.overrides, args.seed, args.replications)
+    if args.workers is not None and args.workers < 1:
+        raise BadInput(f"--workers: must be at least 1 (got {args.workers})")
+    started = utc_now()
+    folder = args.out or default_folder(scenario, started)
+    try:
+        check_writable(folder)
+    except OutputError as err:
+        raise BadInput(str(err)) from None
+    workers = args.workers or min(scenario.replications, os.cpu_count() or 1)
+    final = execute_run(scenario, folder, workers, quiet=args.quiet or not sys.stderr.isatty(), started=started)
+    if not args.quiet:
+        print_summary(final)
+    print(final)
+    return 0
+
+
+def execute_run(scenario: Scenario, folder: Path, workers: int, quiet: bool, started) -> Path:
+    """Run the replications with a progress bar and write the results folder."""
+    from tqdm import tqdm
+
+    from sim.results import write_results
+    from sim.runner import replication_seed, run_replications
+
+    clock = time.perf_counter()
+    with tqdm(total=scenario.replications, desc=scenario.name, unit="rep", disable=quiet) as bar:
+        reps = run_replications(
+            scenario.model_kwargs(), scenario.seed, scenario.replications, workers, on_done=lambda _: bar.update()
+        )
+    metadata = {
+        "scenario": scenario.name,
+        "seed": scenario.seed,
+        "replications": scenario.replications,
+        "replication_seeds": [replication_seed(scenario.seed, r) for r in range(scenario.replications)],
+        "workers": workers,
+        **base_metadata(),
+        "started_utc": started.isoformat(),
+        "finished_utc": utc_now().isoformat(),
+        "wall_time_seconds": time.perf_counter() - clock,
+        "wall_time_per_replication": [round(r.wall_time, 3) for r in reps],
+    }
+    return write_results(folder, scenario, reps, metadata)
+
+
+def print_summary(folder: Path) -> None:
+    import pandas as pd
+
+    stats = pd.read_csv(folder / "summary_stats.csv")
+    table = stats.pivot(index="metric", columns="firm", values="mean")
+    print(table.to_string(float_format=lambda x: f"{x:,.3f}"))
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
     try:
-        scenario = resolve_scenario(args.scenario, args.overrides, args.seed)
-    except ScenarioError as err:
+        if argv and argv[0] == "list":
+            return list_scenarios()
+        return command_run(argv)
+    except (BadInput, ScenarioError) as err:
         print(f"error: {err}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    summary = run_once(scenario)
-    print(f"{scenario.name}: {scenario.width} x {scenario.height} users, {scenario.steps} days, seed {scenario.seed}")
-    print(summary.to_string(index=False, float_format=lambda x: f"{x:,.3f}"))
-    return 0
+    except KeyboardInterrupt:
+        print("interrupted: no results folder was written", file=sys.stderr)
+        return 130

@@ -1,0 +1,117 @@
+"""Run a scenario's replications, in parallel worker processes, reproducibly.
+
+Replication r runs with a seed derived from (scenario seed, r) through
+``numpy.random.SeedSequence``, so its numbers do not depend on how many
+workers run or in which order they finish. Each replication is a pure
+function of (model keyword arguments, seed) that returns plain tables.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+
+import mesa
+import numpy as np
+import pandas as pd
+
+from sim.model import MarketModel
+from sim.outputs import run_summary
+
+
+def replication_seed(seed: int, replication: int) -> int:
+    """The seed of replication r: a 63-bit integer from SeedSequence((seed, r))."""
+    state = np.random.SeedSequence([seed, replication]).generate_state(2, dtype=np.uint32)
+    return int((int(state[0]) << 31) ^ int(state[1]))
+
+
+def snapshot_days(steps: int) -> list[int]:
+    """Three moments for the follower map: the first day, the middle and the end."""
+    return sorted({1, max(1, steps // 2), steps})
+
+
+@dataclass
+class Replication:
+    """Everything one replication produced."""
+
+    replication: int
+    seed: int
+    firms: pd.DataFrame
+    platform: pd.DataFrame
+    cascades: pd.DataFrame
+    summary: pd.DataFrame
+    follow_maps: dict[int, np.ndarray] = field(default_factory=dict)
+    firm_names: list[str] = field(default_factory=list)
+    wall_time: float = 0.0
+
+
+def release(model: mesa.Model) -> None:
+    """Drop Mesa's class-level reference to a finished model so it can be freed."""
+    mesa.Agent._ids.pop(model, None)
+
+
+def run_replication(kwargs: dict, seed: int, replication: int, maps: bool = False) -> Replication:
+    """Build, run and summarise one model; optionally keep follower maps at three moments."""
+    start = time.perf_counter()
+    model = MarketModel(seed=seed, **kwargs)
+    wanted = set(snapshot_days(model.p.steps)) if maps else set()
+    follow_maps = {}
+    while model.running:
+        model.step()
+        if model.steps in wanted:
+            bits = (model.users.follows * (1 << np.arange(len(model.firms)))).sum(axis=1)
+            follow_maps[model.steps] = bits.reshape(model.p.width, model.p.height).astype(np.int16)
+    firms, platform, cascades = model.firm_table(), model.platform_table(), model.cascade_table()
+    summary = run_summary(firms, cascades)
+    names = [firm.name for firm in model.firms]
+    release(model)
+    for table in (firms, platform, cascades, summary):
+        table.insert(0, "replication", replication)
+    return Replication(
+        replication=replication,
+        seed=seed,
+        firms=firms,
+        platform=platform,
+        cascades=cascades,
+        summary=summary,
+        follow_maps=follow_maps,
+        firm_names=names,
+        wall_time=time.perf_counter() - start,
+    )
+
+
+def run_replications(
+    kwargs: dict,
+    seed: int,
+    replications: int,
+    workers: int = 1,
+    on_done: Callable[[Replication], None] | None = None,
+) -> list[Replication]:
+    """Run every replication, serially or in worker processes; results sorted by replication."""
+    jobs = [(r, replication_seed(seed, r)) for r in range(replications)]
+    results = []
+    for result in _execute(kwargs, jobs, workers):
+        results.append(result)
+        if on_done is not None:
+            on_done(result)
+    return sorted(results, key=lambda rep: rep.replication)
+
+
+def _execute(kwargs: dict, jobs: list[tuple[int, int]], workers: int) -> Iterator[Replication]:
+    if workers <= 1 or len(jobs) == 1:
+        for r, seed in jobs:
+            yield run_replication(kwargs, seed, r, maps=(r == 0))
+        return
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context, max_tasks_per_child=50) as pool:
+        futures = [pool.submit(run_replication, kwargs, seed, r, r == 0) for r, seed in jobs]
+        try:
+            for future in as_completed(futures):
+                yield future.result()
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            raise
