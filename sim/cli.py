@@ -7,6 +7,7 @@ status 2, never a traceback, and before any results folder is made.
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sys
 import time
@@ -20,7 +21,12 @@ from sim.scenario import Scenario, ScenarioError, load_scenario
 SCENARIO_DIR = Path("scenarios")
 DEFAULT_SCENARIO = SCENARIO_DIR / "duel.yaml"
 EXIT_BAD_INPUT = 2
-COMMANDS = ("list",)
+# other commands live in their own modules: name -> (module, function taking argv)
+SUBCOMMANDS = {
+    "viz": ("sim.viz_server", "viz_main"),
+    "sweep": ("sim.sweep.cli", "sweep_main"),
+    "sweep-report": ("sim.sweep.cli", "sweep_report_main"),
+}
 
 
 class BadInput(Exception):
@@ -40,7 +46,9 @@ def run_parser() -> argparse.ArgumentParser:
         description=(
             "Run an attention-market scenario: replications in parallel, then a results folder "
             "with tables, figures, a report and provenance. Other commands: "
-            "'python run.py list' lists the shipped scenarios."
+            "'python run.py list' lists the shipped scenarios; 'python run.py viz --help' serves the "
+            "classroom demo in a browser; 'python run.py sweep --help' runs parameter sweeps; "
+            "'python run.py sweep-report --help' rebuilds a sweep's analysis."
         ),
         epilog="Example: python run.py scenarios/duel.yaml --set attention_mean=10 --replications 10 --workers 2",
     )
@@ -152,6 +160,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if argv and argv[0] == "list":
             return list_scenarios()
+        if argv and argv[0] in SUBCOMMANDS:
+            module, function = SUBCOMMANDS[argv[0]]
+            return getattr(importlib.import_module(module), function)(argv[1:])
         return command_run(argv)
     except (BadInput, ScenarioError) as err:
         print(f"error: {err}", file=sys.stderr)
