@@ -9,6 +9,7 @@ function of (model keyword arguments, seed) that returns plain tables.
 from __future__ import annotations
 
 import multiprocessing
+import signal
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -100,18 +101,28 @@ def run_replications(
     return sorted(results, key=lambda rep: rep.replication)
 
 
+def _ignore_interrupts() -> None:
+    """Workers leave Ctrl-C to the parent, which stops them cleanly."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def _execute(kwargs: dict, jobs: list[tuple[int, int]], workers: int) -> Iterator[Replication]:
     if workers <= 1 or len(jobs) == 1:
         for r, seed in jobs:
             yield run_replication(kwargs, seed, r, maps=(r == 0))
         return
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context, max_tasks_per_child=50) as pool:
-        futures = [pool.submit(run_replication, kwargs, seed, r, r == 0) for r, seed in jobs]
-        try:
-            for future in as_completed(futures):
-                yield future.result()
-        except BaseException:
-            for future in futures:
-                future.cancel()
-            raise
+    pool = ProcessPoolExecutor(
+        max_workers=workers, mp_context=context, initializer=_ignore_interrupts, max_tasks_per_child=50
+    )
+    futures = [pool.submit(run_replication, kwargs, seed, r, r == 0) for r, seed in jobs]
+    try:
+        for future in as_completed(futures):
+            yield future.result()
+    except BaseException:
+        processes = list(getattr(pool, "_processes", {}).values())
+        pool.shutdown(wait=False, cancel_futures=True)
+        for process in processes:
+            process.terminate()
+        raise
+    pool.shutdown()
