@@ -8,6 +8,7 @@ function of (model keyword arguments, seed) that returns plain tables.
 
 from __future__ import annotations
 
+import copyreg
 import multiprocessing
 import signal
 import time
@@ -50,8 +51,16 @@ class Replication:
 
 
 def release(model: mesa.Model) -> None:
-    """Drop Mesa's class-level reference to a finished model so it can be freed."""
+    """Drop Mesa's global references to a finished model so it can be freed.
+
+    Mesa 3.3.1 keeps every model in ``Agent._ids`` (a class-level registry)
+    and registers each grid's cell class with ``copyreg``, which holds the
+    grid's PropertyLayers; neither is ever cleared by Mesa itself.
+    """
     mesa.Agent._ids.pop(model, None)
+    grid = getattr(model, "grid", None)
+    if grid is not None:
+        copyreg.dispatch_table.pop(grid.cell_klass, None)
 
 
 def run_replication(kwargs: dict, seed: int, replication: int, maps: bool = False) -> Replication:

@@ -1,0 +1,89 @@
+#!/usr/bin/env python
+"""Regenerate the screenshots of docs/teaching.md from the real page.
+
+Starts the demo as a teacher would (``python run.py viz``), drives Debian's
+headless Chromium with Playwright through each experiment of the lesson
+(the same controls the guide tells the class to move), runs the model to
+the end of its year with Render Interval and Step, and saves one screenshot
+per experiment under docs/img/. It prints each shot's plot captions, the
+numbers the guide quotes.
+
+Run from the repository root (needs /usr/bin/chromium and the playwright
+package; takes about a minute)::
+
+    python scripts/teaching_screenshots.py
+    python scripts/teaching_screenshots.py --only ranking
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO_ROOT))
+
+from sim.viz_browser import DemoPage, DemoServer, browser_missing, chromium  # noqa: E402
+from sim.viz_model import demo_scenario  # noqa: E402
+
+IMG = REPO_ROOT / "docs" / "img"
+LAST_DAY = demo_scenario().steps  # 365 in scenarios/classroom.yaml
+RENDER_INTERVAL = 73  # Step then runs 73 days: five presses make the classroom year of 365 days
+
+# file stem -> (what it shows, sliders to move, menus to set)
+SHOTS: dict[str, tuple[str, dict[str, float], dict[str, str]]] = {
+    "teach_overload_10": ("overload: users follow 10 pages", {"Pages a user follows": 10}, {}),
+    "teach_overload_300": ("overload: users follow 300 pages", {"Pages a user follows": 300}, {}),
+    "teach_ranking": ("ranking: chronological feed", {}, {"Feed ranking": "chronological"}),
+    "teach_dialogue_replies": (
+        "broadcast stops deleting critics and replies to 90% of comments",
+        {"broadcast: delete critics": 0.0, "broadcast: reply rate": 0.9}, {},
+    ),
+    "teach_dialogue_fewer_posts": (
+        "... and also posts 2 times a day instead of 6",
+        {"broadcast: delete critics": 0.0, "broadcast: reply rate": 0.9, "broadcast: posts per day": 2.0}, {},
+    ),
+}
+
+
+def take(browser, url: str, stem: str) -> None:
+    """One experiment: fresh session, controls moved, Reset, run the year, screenshot."""
+    what, sliders, menus = SHOTS[stem]
+    page = DemoPage(browser, url).open()
+    for label, value in sliders.items():
+        page.set_slider(label, value)
+    for label, option in menus.items():
+        page.choose(label, option)
+    page.reset()
+    page.set_slider("Render Interval (steps)", RENDER_INTERVAL)
+    while page.button("Step").is_enabled():
+        page.step(1)
+    if page.day() != LAST_DAY:
+        raise SystemExit(f"{stem}: the run ended on day {page.day()}, not {LAST_DAY} (Render Interval not {RENDER_INTERVAL}?)")
+    path = page.screenshot(IMG / f"{stem}.png")
+    captions = page.page.locator(".plot-caption").all_inner_texts()
+    if page.errors or page.foreign_requests():
+        raise SystemExit(f"{stem}: browser errors {page.errors} or foreign requests {page.foreign_requests()}")
+    page.close()
+    print(f"{path.relative_to(REPO_ROOT)}: {what}, day {captions[0].split(':')[0].split()[-1]}")
+    for caption in captions:
+        print(f"    {caption}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--only", action="append", choices=sorted(SHOTS), help="take only this shot (repeatable)")
+    args = parser.parse_args()
+    reason = browser_missing()
+    if reason:
+        print(f"error: {reason}", file=sys.stderr)
+        return 2
+    with DemoServer() as server, chromium() as browser:
+        for stem in args.only or SHOTS:
+            take(browser, server.url, stem)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

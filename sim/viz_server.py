@@ -1,0 +1,163 @@
+"""`python run.py viz`: serve the browser demo with Solara, every front-end file from this machine.
+
+A classroom may have no internet. Solara's page loads its front end (the
+Vuetify app, require.js, fonts, the grid layout) from the URL in
+``solara.settings.assets.cdn`` unless its *assets proxy* is on; with the proxy
+on, the page asks the Solara server (``/_solara/cdn/...``), which answers
+from ``solara.server.settings.assets.proxy_cache_dir``. The solara-assets
+package installs exactly those files into ``<prefix>/share/solara/cdn``. So
+`configure_solara` turns the proxy on and points its cache at that folder
+(found from solara-assets' own file list, whatever the install layout) and
+switches off Solara's usage telemetry; `serve` runs Solara in production
+mode (no solara.dev check in the page) without its PyPI version check.
+Nothing calls outside. `configure_solara` sets both the environment
+variables (read when Solara is imported) and the live settings objects, so
+the user's environment cannot undo it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.metadata
+import os
+import socket
+import sys
+import warnings
+from pathlib import Path
+
+from sim.model import GRID_CELL_LIMIT
+from sim.scenario import ScenarioError
+from sim.viz_model import REPO_ROOT, SCENARIO_ENV, demo_scenario
+
+APP_MODULE = "sim.app"
+EXIT_BAD_INPUT = 2
+KERNEL_CULL_TIMEOUT = "5m"  # a closed tab's session (and its model) is freed after this
+
+
+class VizError(Exception):
+    """A problem the user must fix before the demo can be served; printed as one line."""
+
+
+def local_assets_dir() -> Path:
+    """The folder where solara-assets installed Solara's front-end files."""
+    try:
+        files = importlib.metadata.distribution("solara-assets").files or []
+    except importlib.metadata.PackageNotFoundError:
+        raise VizError("the solara-assets package is not installed (pip install solara-assets); "
+                       "without it the page needs the internet") from None
+    for file in files:
+        parts = file.parts
+        for i in range(1, len(parts)):
+            if parts[i - 1 : i + 1] == ("solara", "cdn"):
+                folder = Path(file.locate()).parents[len(parts) - i - 2].resolve()
+                if any(folder.glob("requirejs@*/require.js")):
+                    return folder
+    raise VizError("solara-assets is installed but its front-end files (share/solara/cdn) are missing; reinstall it")
+
+
+def configure_solara() -> Path:
+    """Make Solara serve every front-end asset from the local solara-assets folder; return that folder.
+
+    Also: no usage telemetry, closed tabs' sessions freed after KERNEL_CULL_TIMEOUT, and no
+    warnings a teacher cannot act on.
+    """
+    folder = local_assets_dir()
+    env = {
+        "SOLARA_ASSETS_PROXY": "True",
+        "SOLARA_ASSETS_PROXY_CACHE_DIR": str(folder),
+        "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False",
+        "SOLARA_KERNEL_CULL_TIMEOUT": KERNEL_CULL_TIMEOUT,
+        "SOLARA_CHECK_HOOKS": "off",  # Mesa 3.3.1's SolaraViz trips Solara's hook linter; noise for a teacher
+    }
+    os.environ.update(env)
+    import solara.server.settings as server_settings
+    import solara.settings
+
+    solara.settings.assets.proxy = True
+    server_settings.assets.proxy_cache_dir = folder
+    server_settings.telemetry.mixpanel_enable = False
+    server_settings.kernel.cull_timeout = KERNEL_CULL_TIMEOUT
+    solara.settings.main.check_hooks = "off"
+    # plain http on a classroom machine: Solara falls back to SameSite=Lax cookies, which is fine
+    warnings.filterwarnings("ignore", message="Cookies with samesite=none require https")
+    return folder
+
+
+def check_port(host: str, port: int) -> None:
+    """Fail early, in one line, if the address cannot be bound."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as err:
+        raise VizError(f"--host: cannot resolve {host!r} ({err.strerror})") from None
+    family, _, _, _, address = infos[0]
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as err:
+            raise VizError(f"cannot listen on {host}:{port}: {err.strerror} (is the demo already running? try --port)") from None
+
+
+def serve(scenario_path: str | None, host: str, port: int) -> int:
+    """Serve the demo for ``scenario_path`` (None: the default) at http://host:port until Ctrl-C.
+
+    A bad scenario raises ScenarioError before anything starts.
+    """
+    scenario = demo_scenario(scenario_path)  # validate now, with the user's path in any message
+    if scenario.width * scenario.height > GRID_CELL_LIMIT:
+        raise VizError(f"{scenario_path or scenario.name}: the browser demo draws worlds of up to {GRID_CELL_LIMIT:,} users "
+                       f"(this one is {scenario.width} x {scenario.height}); pick a smaller scenario")
+    if scenario_path is not None:
+        os.environ[SCENARIO_ENV] = str(Path(scenario_path).resolve())
+    else:
+        os.environ.pop(SCENARIO_ENV, None)
+    check_port(host, port)
+    configure_solara()
+    if str(REPO_ROOT) not in sys.path:
+        sys.path.insert(0, str(REPO_ROOT))  # `solara run sim.app` imports the package from the checkout
+    import click
+    from solara.__main__ import run as solara_run
+
+    print(f"Serving the attention market ({scenario.name}) at http://{host}:{port} — press Ctrl-C to stop", flush=True)
+    args = [APP_MODULE, "--host", host, "--port", str(port), "--production", "--no-open", "--no-check-version"]
+    try:
+        solara_run.main(args=args, standalone_mode=False)
+    except click.exceptions.Abort:  # Ctrl-C: (rich-)click turns the KeyboardInterrupt into Abort
+        pass
+    print("Stopped.", flush=True)
+    return 0
+
+
+class _OneLineParser(argparse.ArgumentParser):
+    """argparse, but usage errors become a VizError (one line, exit status 2)."""
+
+    def error(self, message):
+        raise VizError(f"{message} (see python run.py viz --help)")
+
+
+def viz_parser() -> argparse.ArgumentParser:
+    parser = _OneLineParser(
+        prog="python run.py viz",
+        description="Serve the browser demo: the attention market live in Mesa's SolaraViz. Works offline.",
+        epilog="Example: python run.py viz scenarios/classroom.yaml --port 8765",
+    )
+    parser.add_argument("scenario", nargs="?", default=None,
+                        help="scenario YAML file (default: scenarios/classroom.yaml, else the duel at 50 x 50)")
+    parser.add_argument("--port", type=int, default=8765, help="port to listen on (default: 8765)")
+    parser.add_argument("--host", default="127.0.0.1",
+                        help="address to listen on (default: 127.0.0.1; 0.0.0.0 lets other machines in)")
+    return parser
+
+
+def viz_main(argv: list[str]) -> int:
+    """Parse ``[SCENARIO.yaml] [--port 8765] [--host 127.0.0.1]`` and serve; bad input: one line, status 2."""
+    try:
+        args = viz_parser().parse_args(argv)
+        if not 1 <= args.port <= 65535:
+            raise VizError(f"--port: must be between 1 and 65535 (got {args.port})")
+        return serve(args.scenario, args.host, args.port)
+    except (VizError, ScenarioError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        return 0

@@ -1,0 +1,343 @@
+"""The browser demo: its model factory, its pictures, its server, and the page in a real Chromium.
+
+The first part is fast and needs no browser. The second starts the demo the
+way a user does (``python run.py viz --port P --host 127.0.0.1``), drives
+Debian's headless Chromium with Playwright, and checks what a teacher
+relies on: the map and plots are drawn, Step advances the day and the plots,
+a moved slider plus Reset rebuilds the model, the console stays clean and no
+request leaves this machine (the page works offline). It also saves the
+README's screenshot, docs/img/viz.png. It skips, saying why, where Chromium
+or Playwright is missing.
+"""
+
+from __future__ import annotations
+
+import copyreg
+import gc
+import math
+import os
+import signal
+import socket
+import warnings
+
+import mesa
+import numpy as np
+import pytest
+import solara
+
+with warnings.catch_warnings():  # Mesa 3.3.1's own ComponentsView trips Solara's hook linter; not ours to fix
+    warnings.filterwarnings("ignore", message=".*early return", category=UserWarning)
+    from mesa.visualization.solara_viz import _check_model_params
+
+from sim.scenario import PRESETS, ScenarioError, load_scenario
+from sim.viz_browser import DemoPage, DemoServer, browser_missing, chromium
+from sim.viz_components import FollowMap
+from sim.viz_draw import NOBODY, PlotCanvas, Series, firm_colour, map_colours, map_png, mixed_colour, rgb
+from sim.viz_model import CLASSROOM, REPO_ROOT, demo_model_class, demo_scenario, model_params, release
+from sim.viz_server import configure_solara, local_assets_dir, viz_main
+
+SCENARIO = load_scenario(CLASSROOM)
+Market = demo_model_class(SCENARIO)
+
+
+def firm(model, name):
+    return next(f for f in model.firms if f.name == name)
+
+
+# --------------------------------------------------------------------------
+# The model factory: flat controls -> MarketModel
+# --------------------------------------------------------------------------
+
+
+def test_no_controls_give_the_scenario():
+    model = Market()
+    assert (model.p.width, model.p.height, model.p.pages_followed, model.p.ranking) == (50, 50, 109.0, "engagement")
+    for spec in SCENARIO.firms:
+        built = firm(model, spec.name)
+        for field in ("posts_per_day", "promo_share", "ads_per_day", "reply_rate", "delete_critics", "budget", "quality"):
+            assert getattr(built, field) == getattr(spec, field), (spec.name, field)
+    assert model.demo_seed == SCENARIO.seed
+
+
+def test_flat_controls_reach_the_model():
+    model = Market(pages_followed=300, attention_mean=10.0, ranking="chronological", broadcast_reply_rate=0.5,
+                   broadcast_delete_critics=0.0, dialogue_posts_per_day=2.5, dialogue_ads_per_day=100)
+    assert (model.p.pages_followed, model.p.attention_mean, model.p.ranking) == (300, 10.0, "chronological")
+    broadcast, dialogue = firm(model, "broadcast"), firm(model, "dialogue")
+    assert (broadcast.reply_rate, broadcast.delete_critics, broadcast.posts_per_day) == (0.5, 0.0, 6.0)
+    assert (dialogue.posts_per_day, dialogue.ads_per_day, dialogue.reply_rate) == (2.5, 100, 0.9)
+
+
+def test_another_preset_replaces_the_strategy_but_moved_sliders_win():
+    switched = firm(Market(broadcast_preset="dialogue"), "broadcast")
+    for field, value in PRESETS["dialogue"].items():
+        expected = 11.0 if field == "budget" else value  # the budget stays scaled to the market
+        assert getattr(switched, field) == expected, field
+    moved = firm(Market(broadcast_preset="dialogue", broadcast_posts_per_day=3.0, broadcast_ads_per_day=500), "broadcast")
+    # 3 posts were moved away from the scenario's 6; 500 ads is the scenario's value, so the preset's 0 applies
+    assert (moved.posts_per_day, moved.ads_per_day, moved.reply_rate) == (3.0, 0, 0.9)
+
+
+def test_world_size_and_seed_build_a_new_world():
+    small = Market(world_size=30, seed=7)
+    assert (small.p.width, small.p.height, small.grid.width, small.grid.height) == (30, 30, 30, 30)
+    assert [f.home for f in small.firms] == [(7, 15), (22, 15)]
+    again, other = Market(world_size=30, seed=7), Market(world_size=30, seed=8)
+    assert np.array_equal(small.users.attention, again.users.attention)
+    assert not np.array_equal(small.users.attention, other.users.attention)
+
+
+def test_explicit_homes_move_with_the_world_size(tmp_path):
+    path = tmp_path / "homes.yaml"
+    path.write_text("width: 40\nheight: 20\nfirms:\n  - {name: a, preset: broadcast, home: [10, 5]}\n"
+                    "  - {name: b, preset: dialogue, home: [39, 19]}\n")
+    model = demo_model_class(load_scenario(path))(world_size=80)
+    assert (model.p.width, model.p.height) == (80, 40)
+    assert [f.home for f in model.firms] == [(20, 10), (78, 38)]
+
+
+def test_bad_controls_are_scenario_errors():
+    with pytest.raises(ScenarioError, match="unknown control 'broadcast_budget'"):
+        Market(broadcast_budget=5)
+    with pytest.raises(ScenarioError, match="broadcast_preset"):
+        Market(broadcast_preset="spam")
+
+
+def test_every_sidebar_control_is_a_factory_argument():
+    params = model_params(SCENARIO)
+    _check_model_params(Market.__init__, params)  # what SolaraViz checks before it draws the sidebar
+    model = Market(**{name: spec["value"] for name, spec in params.items()})
+    assert model.p == Market().p
+    assert {"pages_followed", "attention_mean", "ranking", "world_size", "seed"} <= set(params)
+    assert params["pages_followed"]["value"] == 109.0 and params["world_size"]["values"] == [30, 50, 80, 100]
+
+
+def test_every_slider_starts_on_its_grid():
+    """Vuetify snaps a slider to its step and reports it: an off-grid start would change the model."""
+    scenario = SCENARIO.model_copy(update={"firms": [f.model_copy(update={"promo_share": 0.333}) for f in SCENARIO.firms]})
+    for spec in model_params(scenario).values():
+        if spec["type"].startswith("Slider"):
+            ratio = (spec["value"] - spec["min"]) / spec["step"]
+            assert math.isclose(ratio, round(ratio), abs_tol=1e-6), spec
+
+
+def test_default_scenario_comes_from_the_environment(monkeypatch, tmp_path):
+    path = tmp_path / "tiny.yaml"
+    path.write_text("name: tiny\nwidth: 20\nheight: 20\n")
+    monkeypatch.setenv("ATTENTION_MARKET_SCENARIO", str(path))
+    assert demo_scenario().name == "tiny"
+    monkeypatch.delenv("ATTENTION_MARKET_SCENARIO")
+    assert demo_scenario().name == "classroom"
+
+
+# --------------------------------------------------------------------------
+# Pictures and components
+# --------------------------------------------------------------------------
+
+
+def test_map_colours_follow_the_follow_layers():
+    model = Market(world_size=30)
+    layers = model.grid._mesa_property_layers
+    a, b = layers["follows_broadcast"].data, layers["follows_dialogue"].data
+    a[:] = False
+    b[:] = False
+    a[:10], b[5:15] = True, True  # x 0-4 broadcast only, 5-9 both, 10-14 dialogue only, the rest neither
+    colours = map_colours(model, "follows")
+    expected = {0: firm_colour(0), 5: mixed_colour([0, 1]), 10: firm_colour(1), 20: NOBODY}
+    for x, colour in expected.items():
+        assert (colours[x] == rgb(colour).astype(np.uint8)).all(), x
+    assert mixed_colour([0, 1]) not in (firm_colour(0), firm_colour(1), NOBODY)
+
+    trust = layers["trust_dialogue"].data
+    trust[:] = 0.3
+    trust[3, 4] = 1.0
+    shaded = map_colours(model, "trust", firm=1)
+    assert (shaded[3, 4] == rgb(firm_colour(1)).astype(np.uint8)).all()  # full trust: the firm's colour
+    assert shaded[0, 0].sum() > shaded[3, 4].sum()  # less trust: paler
+    assert map_png(model, "reached today").startswith(b"\x89PNG")
+
+
+def test_plot_canvas_redraws_its_axes_only_when_they_change():
+    canvas = PlotCanvas("users")
+    days = np.arange(1, 4)
+    first = canvas.png([Series(days, np.array([10.0, 20.0, 30.0]), "#ff0000")], days=100)
+    second = canvas.png([Series(days, np.array([10.0, 20.0, 31.0]), "#ff0000")], days=100)
+    assert canvas.background_draws == 1 and first.startswith(b"\x89PNG") and first != second
+    canvas.png([Series(days, np.array([10.0, 20.0, 400.0]), "#ff0000")], days=100)
+    assert canvas.background_draws == 2  # the y axis grew to the next round number
+
+
+def test_reset_frees_the_old_model_from_mesas_registries():
+    first, second = Market(world_size=30), Market(world_size=30, seed=5)
+    current = solara.reactive(first)
+
+    @solara.component
+    def Host():
+        FollowMap(current.value)
+
+    _, context = solara.render(Host(), handle_error=False)
+    assert first in mesa.Agent._ids and first.grid.cell_klass in copyreg.dispatch_table
+    current.value = second  # what SolaraViz's Reset does
+    assert first not in mesa.Agent._ids and first.grid.cell_klass not in copyreg.dispatch_table
+    assert second in mesa.Agent._ids
+    context.close()  # the browser session ends
+    assert second not in mesa.Agent._ids and second.grid.cell_klass not in copyreg.dispatch_table
+
+
+def test_released_models_leave_no_property_layers_behind():
+    from mesa.discrete_space.property_layer import PropertyLayer
+
+    gc.collect()
+    before = sum(isinstance(o, PropertyLayer) for o in gc.get_objects())
+    for seed in range(5):
+        model = Market(world_size=30, seed=seed)
+        model.step()
+        release(model)
+    del model
+    gc.collect()
+    assert sum(isinstance(o, PropertyLayer) for o in gc.get_objects()) == before
+
+
+# --------------------------------------------------------------------------
+# The server
+# --------------------------------------------------------------------------
+
+
+def test_solara_is_told_to_serve_its_front_end_locally(monkeypatch):
+    import solara.server.settings as server_settings
+
+    monkeypatch.setattr(os, "environ", dict(os.environ))  # configure_solara writes to it; undo afterwards
+    for settings, name in ((solara.settings.assets, "proxy"), (server_settings.assets, "proxy_cache_dir"),
+                           (server_settings.telemetry, "mixpanel_enable"), (server_settings.kernel, "cull_timeout"),
+                           (solara.settings.main, "check_hooks")):
+        monkeypatch.setattr(settings, name, getattr(settings, name))
+    folder = configure_solara()
+    assert folder == local_assets_dir()
+    assert solara.settings.assets.proxy is True and server_settings.assets.proxy_cache_dir == folder
+    assert server_settings.telemetry.mixpanel_enable is False
+    assert os.environ["SOLARA_ASSETS_PROXY_CACHE_DIR"] == str(folder)
+    assert (folder / "requirejs@2.3.6" / "require.js").is_file()
+    assert any((folder / "@widgetti").glob("solara-vuetify-app@*/dist/solara-vuetify-app8.min.js"))
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["missing.yaml"], "missing.yaml: file not found"),
+        (["--port", "0"], "--port: must be between 1 and 65535"),
+        (["--bogus"], "unrecognized arguments: --bogus"),
+    ],
+)
+def test_bad_viz_input_is_one_line_and_status_2(argv, message, capsys):
+    assert viz_main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and message in err and err.count("\n") == 1
+
+
+def test_a_busy_port_is_reported_before_starting(capsys):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        assert viz_main(["--port", str(busy.getsockname()[1])]) == 2
+    assert "cannot listen on 127.0.0.1" in capsys.readouterr().err
+
+
+def test_ctrl_c_stops_the_server_without_a_traceback():
+    demo = DemoServer()
+    demo.start()
+    try:
+        demo.process.send_signal(signal.SIGINT)
+        assert demo.process.wait(timeout=30) == 0
+    finally:
+        demo.stop()
+    output = demo.output()
+    assert "Serving the attention market" in output and "Traceback" not in output and "Stopped." in output
+
+
+# --------------------------------------------------------------------------
+# The page in Chromium
+# --------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def server():
+    reason = browser_missing()
+    if reason:
+        pytest.skip(f"browser test needs Debian's Chromium and Playwright: {reason}")
+    # a user's environment asking Solara for the CDN must not win: the page must stay offline
+    demo = DemoServer(env={"SOLARA_ASSETS_PROXY": "False", "SOLARA_ASSETS_CDN": "https://cdn.jsdelivr.net/npm/"})
+    demo.start()
+    yield demo
+    demo.stop()
+
+
+@pytest.fixture(scope="module")
+def browser(server):
+    with chromium() as launched:
+        yield launched
+
+
+@pytest.fixture
+def page(browser, server):
+    tab = DemoPage(browser, server.url)
+    yield tab
+    assert tab.errors == [], "errors in the browser console"
+    assert tab.foreign_requests() == [], "the page asked another host: it would not work offline"
+    tab.close()
+
+
+def test_server_prints_its_address(server):
+    assert f"Serving the attention market (classroom) at http://127.0.0.1:{server.port}" in server.output()
+
+
+def test_page_draws_the_map_and_plots_and_steps(page):
+    page.open()
+    assert page.day() == 0
+    sources = page.image_sources()
+    assert len(sources) == 5  # the map and four plots
+    sizes = page.page.locator(".follow-map, .plot").evaluate_all("els => els.map(e => [e.naturalWidth, e.complete])")
+    assert all(width > 200 and complete for width, complete in sizes), sizes
+    assert page.page.get_by_text("How to read this page").is_visible()
+    assert "day 0:" in page.text(".plot-caption")
+
+    page.step(5)
+    assert page.day() == 5
+    assert page.text(".plot-caption").startswith("day 5: broadcast ")
+    assert "day 5 of 365" in page.text(".world-line")
+    assert page.page.get_by_text("Users on the grid, day 5").is_visible()
+    after = page.image_sources()
+    assert all(old != new for old, new in zip(sources, after, strict=True)), "a picture was not redrawn"
+
+
+def replies_of(page, firm_name: str) -> str:
+    """The firm's reply rate in the page's strategy table."""
+    cells = page.page.locator("tr", has_text=firm_name).locator("td").all_inner_texts()
+    header = page.page.locator("tr").first.locator("th").all_inner_texts()
+    return cells[header.index("replies")]
+
+
+def test_a_moved_slider_and_reset_rebuild_the_model(page):
+    page.open()
+    page.step(2)
+    page.set_slider("Pages a user follows", 300)
+    page.set_slider("broadcast: reply rate", 0.5)
+    page.choose("World size (cells per side)", "30")
+    assert page.day() == 2 and replies_of(page, "broadcast") == "0%"  # nothing changes before Reset
+    page.reset()
+    line = page.text(".world-line")
+    assert "30 x 30 users; each follows about 300 pages" in line and "day 0 of 365" in line
+    assert replies_of(page, "broadcast") == "50%"
+    width = page.page.locator(".follow-map").evaluate("e => e.naturalWidth")
+    assert width == 300  # 30 cells of 10 pixels
+    page.step(1)
+    assert page.day() == 1
+
+
+def test_screenshot_for_the_readme(page):
+    """A run well past the crossover, saved as docs/img/viz.png."""
+    page.open()
+    page.set_slider("Render Interval (steps)", 61)  # Step then runs 61 days before it redraws
+    page.step(4)
+    assert page.day() == 244
+    path = page.screenshot(REPO_ROOT / "docs" / "img" / "viz.png")
+    assert path.stat().st_size > 50_000
