@@ -1,0 +1,125 @@
+"""Command line of sweeps: ``python run.py sweep`` and ``python run.py sweep-report``.
+
+Bad input (an unknown parameter key, bounds outside a parameter's range, an
+unknown method, an unreachable scheduler, a folder holding another sweep)
+ends with one line on stderr and exit status 2, before anything runs.
+Ctrl-C saves the finished runs and exits with status 130; the same command
+resumes. No model rules and no analysis live here.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from sim.cli import EXIT_BAD_INPUT, BadInput, OneLineParser
+from sim.scenario import ScenarioError
+from sim.sweep.spec import SweepError
+
+DEFAULT_ROOT = Path("results") / "sweeps"
+EXIT_INTERRUPTED = 130
+EXIT_CLUSTER_LOST = 1
+
+
+class SubcommandParser(OneLineParser):
+    """One-line usage errors that point to this subcommand's own --help."""
+
+    def error(self, message):
+        raise BadInput(f"{message} (see {self.prog} --help)")
+
+
+def sweep_parser() -> OneLineParser:
+    parser = SubcommandParser(
+        prog="python run.py sweep",
+        description=(
+            "Run a parameter sweep (sobol, morris, lhs or grid) on Dask: a local cluster by default, or an "
+            "existing one with --scheduler. Re-running the same command resumes; a changed sweep file is refused. "
+            "At the end the analysis, figures and report.md are written to the output folder."
+        ),
+        epilog="Example: python run.py sweep scenarios/sweeps/grid_attention_pages.yaml --workers 2",
+    )
+    parser.add_argument("sweep", metavar="SWEEP.yaml", help="sweep YAML file (see docs/sweeps.md)")
+    parser.add_argument("--workers", type=int, default=None, metavar="N",
+                        help="local worker processes (default: one per core); results do not depend on it")
+    parser.add_argument("--scheduler", metavar="ADDRESS", default=None,
+                        help="run on an existing Dask cluster, e.g. tcp://host:8786 (or the JSON file of "
+                        "dask scheduler --scheduler-file), instead of a local one")
+    parser.add_argument("--out", type=Path, default=None, metavar="DIR", help=f"results folder (default: {DEFAULT_ROOT}/<name>/)")
+    parser.add_argument("--retry-failed", action="store_true", help="run again the runs stored as failed")
+    parser.add_argument("--quiet", action="store_true", help="no progress output")
+    return parser  # fmt: skip
+
+
+def report_parser() -> OneLineParser:
+    parser = SubcommandParser(
+        prog="python run.py sweep-report",
+        description="Rebuild a sweep's analysis, figures and report.md from its stored runs (a partial sweep too).",
+    )
+    parser.add_argument("out", type=Path, metavar="OUT", help="the sweep's results folder")
+    return parser
+
+
+def sweep_main(argv: list[str]) -> int:
+    """``python run.py sweep SWEEP.yaml [--workers N] [--scheduler ADDRESS] [--out DIR] [--retry-failed]``."""
+    from sim.sweep.execute import SchedulerLost, run_sweep
+    from sim.sweep.report import build_report, summary_line
+    from sim.sweep.spec import load_sweep
+
+    out = None
+    try:
+        args = sweep_parser().parse_args(argv)
+        if args.workers is not None and args.workers < 1:
+            raise BadInput(f"--workers: must be at least 1 (got {args.workers})")
+        sweep, model = load_sweep(args.sweep)
+        for note in sweep.notes:
+            print(f"warning: {note}", file=sys.stderr)
+        if args.scheduler and args.workers:
+            print("warning: --workers is ignored with --scheduler: the cluster has its own workers", file=sys.stderr)
+        out = args.out or DEFAULT_ROOT / sweep.name
+        outcome = run_sweep(sweep, model, out, workers=args.workers, scheduler=args.scheduler,
+                            retry_failed=args.retry_failed, quiet=args.quiet)  # fmt: skip
+        for note in outcome.notes[len(sweep.notes):]:
+            print(f"warning: {note}", file=sys.stderr)
+        if outcome.interrupted:
+            print(f"interrupted: {outcome.line()}; finished runs are saved in {out}; "
+                  "run the same command again to resume", file=sys.stderr)  # fmt: skip
+            return EXIT_INTERRUPTED
+        print(outcome.line())
+        if outcome.failed:
+            print(f"warning: {outcome.failed} runs failed (their errors are in the report); "
+                  "--retry-failed runs them again", file=sys.stderr)  # fmt: skip
+        analysis, report = build_report(out)
+        print(f"report: {report} ({summary_line(analysis)})")
+        return 0
+    except SchedulerLost as err:
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_CLUSTER_LOST
+    except (BadInput, SweepError, ScenarioError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        where = f"; finished runs are saved in {out}" if out is not None else ""
+        print(f"interrupted{where}; run the same command again to resume", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+def sweep_report_main(argv: list[str]) -> int:
+    """``python run.py sweep-report OUT``: analysis, figures and report from the stored runs."""
+    from sim.sweep.report import build_report, summary_line
+    from sim.sweep.store import SweepFolder
+
+    try:
+        args = report_parser().parse_args(argv)
+        folder = SweepFolder(args.out)
+        if not folder.sweep_yaml.exists() or not folder.design_parquet.exists():
+            raise BadInput(f"{args.out}: not a sweep folder (no sweep.yaml and design.parquet)")
+        analysis, report = build_report(args.out)
+    except (BadInput, SweepError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    print(summary_line(analysis))
+    for found in analysis.outputs:
+        if found.note:
+            print(f"  {found.output}: {found.note}")
+    print(f"report: {report}")
+    return 0

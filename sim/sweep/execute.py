@@ -1,0 +1,258 @@
+"""Run a sweep on Dask: skip what is done, submit the rest, save rows in batches.
+
+`run_sweep` is the whole session: draw the design, refuse a folder that
+holds another sweep, connect to the cluster (failing fast), then keep a
+window of runs in flight on the workers and write finished rows to a new
+part every ``batch_rows`` runs or ``flush_seconds``. A run whose worker
+died (KilledWorker) is recorded as failed with the error, like a run that
+raised. Ctrl-C (or SIGTERM) saves what has finished and stops; running the
+same command again resumes.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+import time
+import traceback
+from collections.abc import Iterator
+from concurrent.futures import CancelledError
+from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from distributed import Client, as_completed
+from distributed.scheduler import KilledWorker
+from tqdm import tqdm
+
+from sim.provenance import base_metadata, utc_now
+from sim.sweep.cluster import open_client
+from sim.sweep.design import build_design
+from sim.sweep.spec import Sweep, SweepError
+from sim.sweep.store import SweepFolder
+from sim.sweep.tasks import STATUS_FAILED, STATUS_OK, Task, check_points, columns, execute_task, failed_row, make_tasks, one_line
+
+
+class SchedulerLost(SweepError):
+    """The Dask scheduler went away during the sweep."""
+
+
+@dataclass
+class Outcome:
+    """What one session did."""
+
+    total: int
+    skipped: int
+    ok: int = 0
+    failed: int = 0
+    interrupted: bool = False
+    wall_time: float = 0.0
+    notes: list[str] = field(default_factory=list)
+
+    def line(self) -> str:
+        return f"{self.ok} runs ok, {self.failed} failed, {self.skipped} skipped (already done)"
+
+
+class Progress:
+    """Runs done of total, failures and the ETA: a tqdm bar on a terminal, else a line every 30 s."""
+
+    def __init__(self, name: str, total: int, done: int, quiet: bool, stream=sys.stderr, every: float = 30.0):
+        self.total, self.done, self.failed, self.new = total, done, 0, 0
+        self.name, self.stream, self.every = name, stream, every
+        self.start = self.last = time.monotonic()
+        interactive = not quiet and hasattr(stream, "isatty") and stream.isatty()
+        self.bar = tqdm(total=total, initial=done, desc=name, unit="run", file=stream) if interactive else None
+        self.lines = not quiet and self.bar is None
+
+    def update(self, ok: bool) -> None:
+        self.done, self.new, self.failed = self.done + 1, self.new + 1, self.failed + (not ok)
+        if self.bar is not None:
+            self.bar.set_postfix_str(f"failed={self.failed}", refresh=False)
+            self.bar.update()
+        elif self.lines and time.monotonic() - self.last >= self.every:
+            self.last = time.monotonic()
+            print(self.status(), file=self.stream, flush=True)
+
+    def status(self) -> str:
+        rate = self.new / max(time.monotonic() - self.start, 1e-9)
+        eta = (self.total - self.done) / rate if rate > 0 else float("nan")
+        shown = time.strftime("%H:%M:%S", time.gmtime(eta)) if eta == eta else "?"
+        return f"{self.name}: {self.done}/{self.total} runs, {self.failed} failed, ETA {shown}"
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def run_sweep(
+    sweep: Sweep,
+    model: Any,
+    out: str | Path,
+    *,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    client: Client | None = None,
+    retry_failed: bool = False,
+    quiet: bool = False,
+    batch_rows: int = 20,
+    flush_seconds: float = 30.0,
+) -> Outcome:
+    """Run every run of ``sweep`` not yet stored in ``out``; returns the session's counts."""
+    clock = time.perf_counter()
+    started = utc_now()
+    folder = SweepFolder(out)
+    design = build_design(sweep)
+    tasks = make_tasks(sweep, design, model)
+    check_points(sweep, tasks, model)
+    folder.check_compatible(sweep, design)
+    stored = folder.read_runs() if folder.runs.exists() else None
+    keep = {STATUS_OK} if retry_failed else {STATUS_OK, STATUS_FAILED}
+    done = set() if stored is None or stored.empty else set(stored.loc[stored["status"].isin(keep), "run_id"])
+    todo = [t for t in tasks if t.run_id not in done]
+    outcome = Outcome(total=len(tasks), skipped=len(tasks) - len(todo), notes=[*sweep.notes, *design.notes])
+    kinds = columns(sweep, model)
+    context = nullcontext(client) if client is not None or not todo else open_client(workers, scheduler, folder.scratch)
+    with context as active:
+        folder.lock()
+        try:
+            folder.initialise(sweep, design)
+            folder.clean_temporary()
+            progress = Progress(sweep.name, len(tasks), outcome.skipped, quiet)
+            try:
+                with _interrupts_as_keyboard():
+                    if todo:
+                        _run_tasks(active, model, todo, sweep, folder, kinds, progress, outcome, batch_rows, flush_seconds)
+            except KeyboardInterrupt:
+                outcome.interrupted = True
+            except SchedulerLost:
+                outcome.interrupted = True
+                raise
+            finally:
+                progress.close()
+                outcome.wall_time = time.perf_counter() - clock
+                if not outcome.interrupted:
+                    folder.compact(kinds)
+                _record_session(folder, sweep, design, outcome, started, workers, scheduler, active)
+        finally:
+            folder.unlock()
+    return outcome
+
+
+def _run_tasks(client, model, todo: list[Task], sweep, folder, kinds, progress, outcome, batch_rows, flush_seconds) -> None:
+    """Keep a window of runs in flight; write finished rows in batches; save them on any exit."""
+    outputs = tuple(sweep.outputs)
+    queue: Iterator[Task] = iter(todo)
+    running: dict[Any, Task] = {}
+    finished = as_completed()
+    buffer: list[dict] = []
+    last_flush = time.monotonic()
+
+    def submit(n: int) -> None:
+        for task in (t for _, t in zip(range(n), queue)):
+            future = client.submit(execute_task, model, task, outputs, key=f"sweep-run-{task.run_id}", pure=False)
+            running[future] = task
+            finished.add(future)
+
+    def flush() -> None:
+        nonlocal last_flush
+        if buffer:
+            folder.write_part(buffer, kinds)
+            buffer.clear()
+        last_flush = time.monotonic()
+
+    window = _window(client)
+    submit(window)
+    try:
+        for future in finished:
+            task = running.pop(future)
+            row = _row(future, task, outputs)
+            future.release()
+            buffer.append(row)
+            ok = row["status"] == STATUS_OK
+            outcome.ok, outcome.failed = outcome.ok + ok, outcome.failed + (not ok)
+            progress.update(ok)
+            if len(buffer) >= max(batch_rows, window // 4) or time.monotonic() - last_flush >= flush_seconds:
+                flush()
+                window = _window(client)
+            submit(window - len(running))
+    finally:
+        flush()
+        if running:
+            try:
+                client.cancel(list(running), force=True)
+            except Exception:  # noqa: BLE001 - the cluster may already be gone
+                pass
+
+
+def _row(future, task: Task, outputs: tuple[str, ...]) -> dict:
+    """The finished run's row; a dead worker or a transfer error becomes a failed row."""
+    try:
+        return future.result()
+    except KilledWorker as err:
+        message = ("KilledWorker: the worker process died every time it ran this run (crash, out of memory, "
+                   f"or killed): {one_line(err)}")  # fmt: skip
+        return failed_row(task, outputs, message, None)
+    except CancelledError as err:
+        raise SchedulerLost(f"lost the Dask scheduler ({one_line(err)}); re-run the same command to resume") from None
+    except Exception as err:  # noqa: BLE001 - e.g. the task could not be unpickled on the worker
+        return failed_row(task, outputs, one_line(err), traceback.format_exc())
+
+
+def _window(client: Client) -> int:
+    """Runs kept in flight: a few per worker thread, so the scheduler never holds the whole sweep."""
+    try:
+        threads = sum(client.nthreads().values())
+    except Exception:  # noqa: BLE001
+        threads = 1
+    return max(8, 4 * threads)
+
+
+@contextmanager
+def _interrupts_as_keyboard() -> Iterator[None]:
+    """SIGTERM (a batch system stopping the job) saves and stops like Ctrl-C."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _record_session(folder: SweepFolder, sweep, design, outcome: Outcome, started, workers, scheduler, client) -> None:
+    """metadata.json: the sweep's identity, this machine's provenance and every session so far."""
+    metadata = folder.read_metadata()
+    sessions = metadata.get("sessions", [])
+    provenance = base_metadata()
+    if sessions and sessions[-1].get("git_revision") != provenance.get("git_revision"):
+        outcome.notes.append(
+            f"this session ran at git revision {provenance.get('git_revision')}, an earlier one at "
+            f"{sessions[-1].get('git_revision')}: the folder mixes code versions"
+        )
+    try:
+        threads = sum(client.nthreads().values()) if client is not None else 0
+    except Exception:  # noqa: BLE001
+        threads = None
+    sessions.append({
+        "started_utc": started.isoformat(), "finished_utc": utc_now().isoformat(),
+        "command_line": provenance["command_line"], "git_revision": provenance.get("git_revision"),
+        "git_dirty": provenance.get("git_dirty"), "scheduler": scheduler or ("local" if client else None),
+        "workers": workers, "worker_threads": threads, "runs_ok": outcome.ok, "runs_failed": outcome.failed,
+        "runs_skipped": outcome.skipped, "interrupted": outcome.interrupted,
+        "wall_time_seconds": round(outcome.wall_time, 3),
+    })  # fmt: skip
+    metadata.update({
+        "sweep": sweep.name, "fingerprint": sweep.fingerprint(), "method": sweep.method,
+        "design_points": len(design), "replications": sweep.replications, "runs_total": outcome.total,
+        "seed": sweep.seed, "seeds": "run seed = SeedSequence([seed, sample, replication]), see the runs' seed column",
+        "notes": outcome.notes, **provenance, "sessions": sessions,
+    })  # fmt: skip
+    metadata.setdefault("first_started_utc", sessions[0]["started_utc"])
+    folder.write_metadata(metadata)
