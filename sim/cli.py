@@ -37,7 +37,7 @@ class OneLineParser(argparse.ArgumentParser):
     """argparse, but usage errors are one line and exit status 2."""
 
     def error(self, message):
-        raise BadInput(f"{message} (see python run.py --help)")
+        raise BadInput(f"{message} (see {self.prog} --help)")
 
 
 def run_parser() -> argparse.ArgumentParser:

@@ -17,7 +17,6 @@ the user's environment cannot undo it.
 
 from __future__ import annotations
 
-import argparse
 import importlib.metadata
 import os
 import socket
@@ -25,6 +24,7 @@ import sys
 import warnings
 from pathlib import Path
 
+from sim.cli import BadInput, OneLineParser
 from sim.model import GRID_CELL_LIMIT
 from sim.scenario import ScenarioError
 from sim.viz_model import REPO_ROOT, SCENARIO_ENV, demo_scenario
@@ -128,15 +128,8 @@ def serve(scenario_path: str | None, host: str, port: int) -> int:
     return 0
 
 
-class _OneLineParser(argparse.ArgumentParser):
-    """argparse, but usage errors become a VizError (one line, exit status 2)."""
-
-    def error(self, message):
-        raise VizError(f"{message} (see python run.py viz --help)")
-
-
-def viz_parser() -> argparse.ArgumentParser:
-    parser = _OneLineParser(
+def viz_parser() -> OneLineParser:
+    parser = OneLineParser(
         prog="python run.py viz",
         description="Serve the browser demo: the attention market live in Mesa's SolaraViz. Works offline.",
         epilog="Example: python run.py viz scenarios/classroom.yaml --port 8765",
@@ -156,7 +149,7 @@ def viz_main(argv: list[str]) -> int:
         if not 1 <= args.port <= 65535:
             raise VizError(f"--port: must be between 1 and 65535 (got {args.port})")
         return serve(args.scenario, args.host, args.port)
-    except (VizError, ScenarioError) as err:
+    except (BadInput, VizError, ScenarioError) as err:
         print(f"error: {err}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:

@@ -21,15 +21,8 @@ EXIT_INTERRUPTED = 130
 EXIT_CLUSTER_LOST = 1
 
 
-class SubcommandParser(OneLineParser):
-    """One-line usage errors that point to this subcommand's own --help."""
-
-    def error(self, message):
-        raise BadInput(f"{message} (see {self.prog} --help)")
-
-
 def sweep_parser() -> OneLineParser:
-    parser = SubcommandParser(
+    parser = OneLineParser(
         prog="python run.py sweep",
         description=(
             "Run a parameter sweep (sobol, morris, lhs or grid) on Dask: a local cluster by default, or an "
@@ -51,7 +44,7 @@ def sweep_parser() -> OneLineParser:
 
 
 def report_parser() -> OneLineParser:
-    parser = SubcommandParser(
+    parser = OneLineParser(
         prog="python run.py sweep-report",
         description="Rebuild a sweep's analysis, figures and report.md from its stored runs (a partial sweep too).",
     )
