@@ -55,6 +55,25 @@ def local_assets_dir() -> Path:
     raise VizError("solara-assets is installed but its front-end files (share/solara/cdn) are missing; reinstall it")
 
 
+def _add_path(variable: str, folder: Path) -> None:
+    """Append a folder to an os.pathsep-separated environment variable, once."""
+    parts = [p for p in os.environ.get(variable, "").split(os.pathsep) if p]
+    if folder.is_dir() and str(folder) not in parts:
+        os.environ[variable] = os.pathsep.join([*parts, str(folder)])
+
+
+def find_widget_front_ends() -> None:
+    """Let Jupyter find the widget front-end files in a venv built on another Python.
+
+    In a venv made with --system-site-packages, ipyvue/ipyvuetify's notebook
+    config and JavaScript sit under the base interpreter's prefix, where
+    Jupyter does not look; Solara then fails every page with a KeyError.
+    """
+    if sys.base_prefix != sys.prefix:
+        _add_path("JUPYTER_CONFIG_PATH", Path(sys.base_prefix) / "etc" / "jupyter")
+        _add_path("JUPYTER_PATH", Path(sys.base_prefix) / "share" / "jupyter")
+
+
 def configure_solara() -> Path:
     """Make Solara serve every front-end asset from the local solara-assets folder; return that folder.
 
@@ -62,6 +81,7 @@ def configure_solara() -> Path:
     warnings a teacher cannot act on.
     """
     folder = local_assets_dir()
+    find_widget_front_ends()
     env = {
         "SOLARA_ASSETS_PROXY": "True",
         "SOLARA_ASSETS_PROXY_CACHE_DIR": str(folder),
