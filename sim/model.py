@@ -286,8 +286,9 @@ class MarketModel(mesa.Model):
     def record_firms(self, feed, seen, r: Reactions, pairs, joiners, leaving) -> None:
         """Fill each firm's ``today`` with the day's per-firm outputs."""
         n_firms, users = len(self.firms), self.users
-        self._reached_today = np.zeros(users.follows.shape, dtype=bool)
-        self._reached_today.reshape(-1)[pairs] = True
+        if self.grid is not None:  # only the grid's "reached today" layer needs it
+            self._reached_today = np.zeros(users.follows.shape, dtype=bool)
+            self._reached_today.reshape(-1)[pairs] = True
 
         def per_firm(mask=None, firm_ids=None) -> np.ndarray:
             ids = seen.firm if firm_ids is None else firm_ids
