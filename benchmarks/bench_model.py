@@ -89,7 +89,7 @@ def _child_measure(width: int, height: int, days: int, seed: int) -> dict:
     pinned = _one_core()
     sys.path.insert(0, str(REPO_ROOT))
     t0 = time.perf_counter()
-    from sim.model import MarketModel  # imports numpy, scipy, pandas, mesa
+    from sim.model.market import MarketModel  # imports numpy, scipy, pandas, mesa
 
     t1 = time.perf_counter()
     model = MarketModel(seed=seed, width=width, height=height, steps=days)
@@ -114,7 +114,7 @@ def _child_profile(width: int, height: int, days: int, seed: int, top: int) -> N
 
     pinned = _one_core()
     sys.path.insert(0, str(REPO_ROOT))
-    from sim.model import MarketModel
+    from sim.model.market import MarketModel
 
     profiler = cProfile.Profile()
     t0 = time.perf_counter()
@@ -388,7 +388,7 @@ def main(argv: list[str] | None = None) -> int:
     imports = ", ".join(f"{n} {s['import']:.2f} s" for n, s in results.items() if "import" in s)
     print(f"\nOne core: {', '.join(sorted(pinned))}. user-days/s = users x days / run s. "
           "build+run excludes the interpreter start and imports")
-    print(f"(median import of sim.model with numpy, scipy, pandas and mesa: {imports}).")
+    print(f"(median import of sim.model.market with numpy, scipy, pandas and mesa: {imports}).")
     print_targets(results, args.baseline)
     return 1 if failed else 0
 

@@ -56,8 +56,8 @@ class LeakyMarketModel(MarketSweepModel):
     """The sweep's model function without the workaround (no ``free_model``), to show the leak."""
 
     def __call__(self, params, seed):
-        from sim.model import MarketModel
-        from sim.outputs import run_summary
+        from sim.model.market import MarketModel
+        from sim.model.outputs import run_summary
 
         model = MarketModel(seed=seed, **self.config(params))
         while model.running:

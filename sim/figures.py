@@ -19,7 +19,7 @@ from matplotlib.colors import ListedColormap, to_rgb  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 from scipy import stats  # noqa: E402
 
-from sim.mechanics import CHANNEL_NAMES  # noqa: E402
+from sim.model.mechanics import CHANNEL_NAMES  # noqa: E402
 
 PALETTE = ("#d95f02", "#1b9e77", "#7570b3", "#e7298a", "#66a61e", "#e6ab02")
 NONE_COLOUR = "#d9d9d9"

@@ -20,8 +20,8 @@ import mesa
 import numpy as np
 import pandas as pd
 
-from sim.model import MarketModel
-from sim.outputs import run_summary
+from sim.model.market import MarketModel
+from sim.model.outputs import run_summary
 
 
 def replication_seed(seed: int, replication: int) -> int:

@@ -5,7 +5,7 @@ sidebar's values as flat keyword arguments (``pages_followed=300``,
 ``broadcast_reply_rate=0.5``, ...). `demo_model_class` makes such a class for a
 base scenario: it turns the flat values into the scenario's model keyword
 arguments and calls `MarketModel`. It only translates parameters; every model
-rule stays in `sim.model`.
+rule stays in `sim.model.market`.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Any
 
 import pandas as pd
 
-from sim.model import MarketModel
+from sim.model.market import MarketModel
 from sim.runner import release as release_registry
 from sim.scenario import PRESETS, Scenario, ScenarioError, load_scenario
 

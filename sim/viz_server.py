@@ -25,7 +25,7 @@ import warnings
 from pathlib import Path
 
 from sim.cli import BadInput, OneLineParser
-from sim.model import GRID_CELL_LIMIT
+from sim.model.market import GRID_CELL_LIMIT
 from sim.scenario import ScenarioError
 from sim.viz_model import REPO_ROOT, SCENARIO_ENV, demo_scenario
 

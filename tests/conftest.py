@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sim.model import MarketModel
+from sim.model.market import MarketModel
 
 SMALL = dict(width=30, height=20, steps=40)
 

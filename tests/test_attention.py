@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from sim.attention import log_keys, sample_threshold, select_seen
+from sim.model.attention import log_keys, sample_threshold, select_seen
 from tests.conftest import SMALL, RecordingModel, run
 
 

@@ -7,7 +7,7 @@ import random
 import numpy as np
 import pandas as pd
 
-from sim.model import MarketModel
+from sim.model.market import MarketModel
 from tests.conftest import SMALL, run
 
 

@@ -7,10 +7,10 @@ import math
 import numpy as np
 import pytest
 
-from sim import mechanics as mx
-from sim.firm import affordable
-from sim.items import ItemLog
-from sim.model import MarketModel
+from sim.model import mechanics as mx
+from sim.model.firm import affordable
+from sim.model.items import ItemLog
+from sim.model.market import MarketModel
 from tests.conftest import SMALL, RecordingModel, run
 
 

@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.model import MarketModel, default_home
-from sim.outputs import FIRM_COLUMNS, crossover_day, early_reach, late_reach, run_summary
+from sim.model.market import MarketModel, default_home
+from sim.model.outputs import FIRM_COLUMNS, crossover_day, early_reach, late_reach, run_summary
 from sim.scenario import ScenarioError
 from tests.conftest import SMALL, run
 

@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from sim import cli, results
-from sim.outputs import FIRM_COLUMNS
+from sim.model.outputs import FIRM_COLUMNS
 
 REPO = Path(__file__).resolve().parent.parent
 TINY = {

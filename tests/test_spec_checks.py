@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from sim.model import MarketModel
-from sim.outputs import run_summary
+from sim.model.market import MarketModel
+from sim.model.outputs import run_summary
 
 REPLICATIONS = 5
 SEEDS = range(1000, 1000 + REPLICATIONS)

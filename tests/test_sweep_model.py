@@ -20,7 +20,7 @@ import pandas as pd
 import pytest
 from distributed import LocalCluster
 
-from sim.model import MarketModel
+from sim.model.market import MarketModel
 from sim.sweep.design import build_design
 from sim.sweep.execute import run_sweep
 from sim.sweep.models import MarketSweepModel, free_model

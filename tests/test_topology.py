@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from mesa.discrete_space import OrthogonalMooreGrid
 
-from sim.model import GRID_CELL_LIMIT, MarketModel
-from sim.network import build_contacts, cell_of, draw_weak_ties, index_of, moore_neighbours
+from sim.model.market import GRID_CELL_LIMIT, MarketModel
+from sim.model.network import build_contacts, cell_of, draw_weak_ties, index_of, moore_neighbours
 
 
 @pytest.mark.parametrize("width,height", [(5, 7), (9, 4), (3, 3), (12, 5)])

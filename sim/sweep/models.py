@@ -156,8 +156,8 @@ class MarketSweepModel:
         return int(params.get("steps", self.base["steps"]))
 
     def __call__(self, params: dict[str, Any], seed: int) -> dict[str, Any]:
-        from sim.model import MarketModel
-        from sim.outputs import run_summary
+        from sim.model.market import MarketModel
+        from sim.model.outputs import run_summary
 
         model = MarketModel(seed=seed, **self.config(params))
         try:

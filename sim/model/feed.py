@@ -12,7 +12,7 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
-from sim.mechanics import PAID, POST, REPLY, REPLY_CHANNEL, SHARE
+from sim.model.mechanics import PAID, POST, REPLY, REPLY_CHANNEL, SHARE
 
 
 @dataclass

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.mechanics import AD, KIND_NAMES
+from sim.model.mechanics import AD, KIND_NAMES
 
 
 class ItemLog:

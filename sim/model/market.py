@@ -16,18 +16,18 @@ import numpy as np
 import pandas as pd
 from mesa.discrete_space import OrthogonalMooreGrid
 
-from sim import feed as fd
-from sim.attention import log_keys, sample_threshold, select_seen
-from sim.firm import FIRM_FIELDS, Firm
-from sim.items import ItemLog
-from sim.mechanics import (
+from sim.model import feed as fd
+from sim.model.attention import log_keys, sample_threshold, select_seen
+from sim.model.firm import FIRM_FIELDS, Firm
+from sim.model.items import ItemLog
+from sim.model.mechanics import (
     AD, PAID, POST, PROMO, REPLY, REPLY_CHANNEL, SHARE, VALUE,
     candidate_weight, drifted_trust, follow_probability, react, reaction_probabilities,
     unfollow_probability, updated_fatigue, updated_trust,
 )
-from sim.network import build_contacts
-from sim.outputs import FIRM_COLUMNS, PLATFORM_COLUMNS
-from sim.population import draw_population
+from sim.model.network import build_contacts
+from sim.model.outputs import FIRM_COLUMNS, PLATFORM_COLUMNS
+from sim.model.population import draw_population
 from sim.scenario import ModelConfig, ScenarioError, validate_config
 
 GRID_CELL_LIMIT = 200 * 200  # worlds up to this size get a drawable Mesa grid

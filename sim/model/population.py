@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.mechanics import initial_attention, torus_distance
+from sim.model.mechanics import initial_attention, torus_distance
 
 
 @dataclass
