@@ -1,4 +1,4 @@
-"""Tests of sim/scenario.py: schema defaults, presets, validation messages, YAML, overrides."""
+"""Tests of sim/scenario/: schema defaults, presets, validation messages, YAML, overrides."""
 
 from __future__ import annotations
 

@@ -22,8 +22,9 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
-from sim.scenario import Count, ModelConfig, Real, ScenarioError, apply_overrides, load_scenario, validate_config
-from sim.scenario_io import _parse_yaml, _yaml_problem
+from sim.scenario import ModelConfig, ScenarioError, apply_overrides, load_scenario, validate_config
+from sim.scenario.schema import Count, Real
+from sim.scenario.io import parse_yaml, yaml_problem
 from sim.sweep.models import RUN_SETTINGS, MarketSweepModel, ParameterInfo
 
 METHODS = ("sobol", "morris", "grid", "lhs")
@@ -183,9 +184,9 @@ def read_sweep_file(path: str | Path) -> dict[str, Any]:
     except (OSError, UnicodeDecodeError) as exc:
         raise SweepError(f"{path}: cannot read file: {getattr(exc, 'strerror', None) or exc}") from None
     try:
-        raw = _parse_yaml(text)
+        raw = parse_yaml(text)
     except yaml.YAMLError as exc:
-        raise SweepError(f"{path}: {_yaml_problem(exc)}") from None
+        raise SweepError(f"{path}: {yaml_problem(exc)}") from None
     if not isinstance(raw, dict):
         raise SweepError(f"{path}: the top level must be a mapping of keys to values")
     return {"name": path.stem, **raw}

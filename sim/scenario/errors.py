@@ -6,7 +6,7 @@ key and what is allowed, e.g. ``s.yaml: firms[1].quality: must be between 0
 and 10 (got 12)``. This module does that translation, reading ranges, choices
 and field names from the schema in `sim.scenario`; `validate_config` is the
 entry point (re-exported by `sim.scenario`), `_validate` the variant
-`sim.scenario_io` uses to credit `--set` overrides in the message.
+`sim.scenario.io` uses to credit `--set` overrides in the message.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import annotated_types
 from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
 
-from sim.scenario import _PRESET_NAMES, FirmParams, Scenario, ScenarioError
+from sim.scenario.schema import _PRESET_NAMES, FirmParams, Scenario, ScenarioError
 
 __all__ = ["validate_config"]
 

@@ -5,19 +5,17 @@ the spec's default, an allowed range and a one-line description. A scenario
 is a YAML mapping of those fields plus run settings (name, seed,
 replications). This module holds only the schema, so it can be read as the
 parameter reference; turning validation failures into one-line messages
-lives in `sim.scenario_errors`, and reading YAML and applying `--set`
-overrides in `sim.scenario_io`. Their public functions are re-exported here,
-so `from sim.scenario import load_scenario` and the like keep working.
+lives in `sim.scenario.errors`, and reading YAML and applying `--set`
+overrides in `sim.scenario.io`.
 """
 
 from __future__ import annotations
 
 import hashlib
-import importlib
 import json
 import numbers
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
@@ -31,10 +29,7 @@ __all__ = [
     "ModelParams",
     "Scenario",
     "ScenarioError",
-    "apply_overrides",
-    "load_scenario",
     "scenario_hash",
-    "validate_config",
 ]
 
 
@@ -365,35 +360,3 @@ def scenario_hash(scenario: Scenario) -> str:
     """Short stable fingerprint (8 hex digits) of the resolved scenario, for result folder names."""
     text = json.dumps(scenario.resolved_dict(), sort_keys=True)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:8]
-
-
-# --------------------------------------------------------------------------
-# Re-exports of the validation and loading functions
-# --------------------------------------------------------------------------
-
-# sim.scenario_errors and sim.scenario_io build on the schema above, so they
-# are imported on first use of one of their names (PEP 562), not at import
-# time: the import graph stays acyclic (scenario <- scenario_errors <-
-# scenario_io) and any of the three modules can be imported first.
-_REEXPORTS = {
-    "validate_config": "sim.scenario_errors",
-    "apply_overrides": "sim.scenario_io",
-    "load_scenario": "sim.scenario_io",
-}
-
-if TYPE_CHECKING:
-    from sim.scenario_errors import validate_config
-    from sim.scenario_io import apply_overrides, load_scenario
-
-
-def __getattr__(name: str) -> Any:
-    module = _REEXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value  # later look-ups find it directly
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *_REEXPORTS})

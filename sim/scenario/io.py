@@ -5,7 +5,7 @@ result against the schema of `sim.scenario`; `apply_overrides` does the
 override step alone. Kept apart from the schema so the file format and the
 command-line override syntax can change without touching the parameter
 definitions. Every bad file, YAML error or malformed override becomes a
-one-line `ScenarioError`; validation messages come from `sim.scenario_errors`.
+one-line `ScenarioError`; validation messages come from `sim.scenario.errors`.
 """
 
 from __future__ import annotations
@@ -19,10 +19,10 @@ from typing import Any
 import yaml
 from pydantic import BaseModel
 
-from sim.scenario import DEFAULT_FIRMS, Scenario, ScenarioError
-from sim.scenario_errors import _format_path, _show, _validate
+from sim.scenario.schema import DEFAULT_FIRMS, Scenario, ScenarioError
+from sim.scenario.errors import _format_path, _show, _validate
 
-__all__ = ["apply_overrides", "load_scenario"]
+__all__ = ["apply_overrides", "load_scenario", "parse_yaml", "yaml_problem"]
 
 
 # --------------------------------------------------------------------------
@@ -57,11 +57,11 @@ _Loader.add_implicit_resolver(
 )
 
 
-def _parse_yaml(text: str) -> Any:
+def parse_yaml(text: str) -> Any:
     return yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader
 
 
-def _yaml_problem(exc: yaml.YAMLError) -> str:
+def yaml_problem(exc: yaml.YAMLError) -> str:
     """'line 3, column 7: <problem>' from a PyYAML error, one line."""
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
     problem = getattr(exc, "problem", None) or getattr(exc, "context", None) or str(exc)
@@ -92,9 +92,9 @@ def load_scenario(
         reason = getattr(exc, "strerror", None) or " ".join(str(exc).split())
         raise ScenarioError(f"{source}: cannot read file: {reason}") from None
     try:
-        raw = _parse_yaml(text)
+        raw = parse_yaml(text)
     except yaml.YAMLError as exc:
-        raise ScenarioError(f"{source}: {_yaml_problem(exc)}") from None
+        raise ScenarioError(f"{source}: {yaml_problem(exc)}") from None
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
@@ -143,9 +143,9 @@ def _apply_overrides(
                 "like attention_mean or firms.NAME.field"
             )
         try:
-            value = _parse_yaml(text) if text.strip() else None
+            value = parse_yaml(text) if text.strip() else None
         except yaml.YAMLError as exc:
-            problem = _yaml_problem(exc)
+            problem = yaml_problem(exc)
             raise ScenarioError(f"{source} {key}: value {text!r} is not valid YAML: {problem}") from None
         loc = _set_dotted(result, parts, value, f"{source} {key}")
         overridden[_format_path(loc)] = key
