@@ -15,7 +15,7 @@ from pathlib import Path
 
 import yaml
 
-from sim.provenance import base_metadata, utc_now
+from sim.runs.provenance import base_metadata, utc_now
 from sim.scenario import Scenario, ScenarioError, load_scenario
 
 SCENARIO_DIR = Path("scenarios")
@@ -100,7 +100,7 @@ def list_scenarios() -> int:
 
 
 def command_run(argv: list[str]) -> int:
-    from sim.results import OutputError, check_writable, default_folder
+    from sim.runs.results import OutputError, check_writable, default_folder
 
     args = run_parser().parse_args(argv)
     scenario = resolve_scenario(args.scenario, args.overrides, args.seed, args.replications)
@@ -124,8 +124,8 @@ def execute_run(scenario: Scenario, folder: Path, workers: int, quiet: bool, sta
     """Run the replications with a progress bar and write the results folder."""
     from tqdm import tqdm
 
-    from sim.results import write_results
-    from sim.runner import replication_seed, run_replications
+    from sim.runs.results import write_results
+    from sim.runs.runner import replication_seed, run_replications
 
     clock = time.perf_counter()
     with tqdm(total=scenario.replications, desc=scenario.name, unit="rep", disable=quiet) as bar:

@@ -18,7 +18,7 @@ from typing import Any
 import pandas as pd
 
 from sim.model.market import MarketModel
-from sim.runner import release as release_registry
+from sim.runs.runner import release as release_registry
 from sim.scenario import PRESETS, Scenario, ScenarioError, load_scenario
 
 SCENARIO_ENV = "ATTENTION_MARKET_SCENARIO"
@@ -36,7 +36,7 @@ __all__ = [
 
 
 def release(model: MarketModel) -> None:
-    """Let a model the page no longer shows be freed (see `sim.runner.release`)."""
+    """Let a model the page no longer shows be freed (see `sim.runs.runner.release`)."""
     release_registry(model)
 
 

@@ -13,7 +13,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from sim import cli, results
+from sim import cli
+from sim.runs import results
 from sim.model.outputs import FIRM_COLUMNS
 
 REPO = Path(__file__).resolve().parent.parent

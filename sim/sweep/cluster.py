@@ -107,7 +107,7 @@ def open_client(workers: int | None, scheduler: str | None, scratch: Path) -> It
 
 def worker_revision() -> str | None:
     """The git revision of the project a worker imports (runs on the worker)."""
-    from sim.provenance import git_state
+    from sim.runs.provenance import git_state
 
     return git_state()["git_revision"]
 

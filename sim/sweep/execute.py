@@ -27,7 +27,7 @@ from distributed import Client, as_completed
 from distributed.scheduler import KilledWorker
 from tqdm import tqdm
 
-from sim.provenance import base_metadata, utc_now
+from sim.runs.provenance import base_metadata, utc_now
 from sim.sweep.cluster import open_client
 from sim.sweep.design import build_design
 from sim.sweep.spec import Sweep, SweepError

@@ -21,7 +21,7 @@ import pandas as pd  # noqa: E402
 from matplotlib.colors import LinearSegmentedColormap, ListedColormap, Normalize, TwoSlopeNorm  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 
-from sim.figures import NONE_COLOUR, firm_colours  # noqa: E402
+from sim.runs.figures import NONE_COLOUR, firm_colours  # noqa: E402
 from sim.sweep.analysis import Analysis, OutputAnalysis, sample_means  # noqa: E402
 
 ANNOTATE_MAX = 12  # write the value in each cell up to this many cells a side

@@ -29,7 +29,7 @@ import annotated_types
 import numpy as np
 
 from sim.scenario import FirmParams, ModelConfig, ModelParams, ScenarioError, validate_config
-from sim.statistics import SUMMARY_METRICS
+from sim.runs.statistics import SUMMARY_METRICS
 
 DERIVED_OUTPUTS = ("late_reach_gap", "winner", "crossover_day")
 RUN_SETTINGS = ("name", "description", "seed", "replications")
@@ -198,12 +198,12 @@ class MarketSweepModel:
 
 
 def free_model(model) -> None:
-    """Drop Mesa's global references to a finished model (see `sim.runner.release`).
+    """Drop Mesa's global references to a finished model (see `sim.runs.runner.release`).
 
     In a long-lived worker running thousands of models they would otherwise
     keep every model, its grid and its arrays alive.
     """
-    from sim.runner import release
+    from sim.runs.runner import release
 
     release(model)
 

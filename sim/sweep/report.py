@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sim.report import markdown_table
+from sim.runs.report import markdown_table
 from sim.sweep.analysis import Analysis, OutputAnalysis, analyse
 from sim.sweep.figures import ANNOTATE_MAX, write_figures
 from sim.sweep.store import SweepFolder

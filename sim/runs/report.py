@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sim.statistics import Lead, lead
+from sim.runs.statistics import Lead, lead
 
 FIGURE_CAPTIONS = {
     "reach": "Daily reach per firm (mean, 95% band across replications)",

@@ -15,11 +15,11 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from sim.figures import write_run_figures
-from sim.report import write_report
-from sim.runner import Replication
+from sim.runs.figures import write_run_figures
+from sim.runs.report import write_report
+from sim.runs.runner import Replication
 from sim.scenario import Scenario, scenario_hash
-from sim.statistics import summary_stats
+from sim.runs.statistics import summary_stats
 
 SUMMARY_COLUMNS = (
     "replication", "seed", "firm", "early_reach", "late_reach", "crossover_day", "reach_per_spend",

@@ -1,0 +1,8 @@
+"""Scenario runs: replications with derived seeds, and the results folder they leave.
+
+`runner` runs replications in worker processes (seeds from SeedSequence, so
+numbers do not depend on the worker count) and releases Mesa's global
+references; `results` writes the folder atomically; `statistics` summarises
+replications with confidence intervals; `figures` and `report` draw and
+write; `provenance` records versions, git revision and times.
+"""
