@@ -55,10 +55,10 @@ def server_side(size: int, days: int) -> float:
         warnings.filterwarnings("ignore", message=".*early return", category=UserWarning)
         from mesa.visualization.utils import force_update
 
-    from sim import app
-    from sim.viz_components import _per_firm
-    from sim.viz_draw import PlotCanvas, map_png
-    from sim.viz_model import release
+    from sim.viz import app
+    from sim.viz.components import _per_firm
+    from sim.viz.draw import PlotCanvas, map_png
+    from sim.viz.demo import release
 
     model = app.AttentionMarket(world_size=size)
 
@@ -124,8 +124,8 @@ def mesa_style_plot(series) -> bytes:
 
 def browser_side(size: int, clicks: int, play_seconds: float) -> float | None:
     """Mean seconds per Step click until the page has redrawn, in headless Chromium; None if unavailable."""
-    from sim.viz_browser import DRAWN_JS, DemoPage, DemoServer, browser_missing, chromium
-    from sim.viz_model import demo_scenario
+    from tools.browser import DRAWN_JS, DemoPage, DemoServer, browser_missing, chromium
+    from sim.viz.demo import demo_scenario
 
     reason = browser_missing()
     if reason:

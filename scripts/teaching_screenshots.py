@@ -24,8 +24,8 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
-from sim.viz_browser import DemoPage, DemoServer, browser_missing, chromium  # noqa: E402
-from sim.viz_model import demo_scenario  # noqa: E402
+from tools.browser import DemoPage, DemoServer, browser_missing, chromium  # noqa: E402
+from sim.viz.demo import demo_scenario  # noqa: E402
 
 IMG = REPO_ROOT / "docs" / "img"
 LAST_DAY = demo_scenario().steps  # 365 in scenarios/classroom.yaml

@@ -23,7 +23,7 @@ DEFAULT_SCENARIO = SCENARIO_DIR / "duel.yaml"
 EXIT_BAD_INPUT = 2
 # other commands live in their own modules: name -> (module, function taking argv)
 SUBCOMMANDS = {
-    "viz": ("sim.viz_server", "viz_main"),
+    "viz": ("sim.viz.server", "viz_main"),
     "sweep": ("sim.sweep.cli", "sweep_main"),
     "sweep-report": ("sim.sweep.cli", "sweep_report_main"),
 }

@@ -30,11 +30,11 @@ with warnings.catch_warnings():  # Mesa 3.3.1's own ComponentsView trips Solara'
     from mesa.visualization.solara_viz import _check_model_params
 
 from sim.scenario import PRESETS, ScenarioError, load_scenario
-from sim.viz_browser import DemoPage, DemoServer, browser_missing, chromium
-from sim.viz_components import FollowMap
-from sim.viz_draw import NOBODY, PlotCanvas, Series, firm_colour, map_colours, map_png, mixed_colour, rgb
-from sim.viz_model import CLASSROOM, REPO_ROOT, demo_model_class, demo_scenario, model_params, release
-from sim.viz_server import configure_solara, local_assets_dir, viz_main
+from tools.browser import DemoPage, DemoServer, browser_missing, chromium
+from sim.viz.components import FollowMap
+from sim.viz.draw import NOBODY, PlotCanvas, Series, firm_colour, map_colours, map_png, mixed_colour, rgb
+from sim.viz.demo import CLASSROOM, REPO_ROOT, demo_model_class, demo_scenario, model_params, release
+from sim.viz.server import configure_solara, local_assets_dir, viz_main
 
 SCENARIO = load_scenario(CLASSROOM)
 Market = demo_model_class(SCENARIO)

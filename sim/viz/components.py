@@ -3,8 +3,8 @@
 Each component takes the model (as SolaraViz passes it), subscribes to Mesa's
 ``update_counter`` so it redraws after every step, and memoises its picture
 on (model, day) so that moving a slider does not redraw anything. The
-pictures come from `sim.viz_draw`; the words about the model from
-`sim.viz_model`.
+pictures come from `sim.viz.draw`; the words about the model from
+`sim.viz.demo`.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ import pandas as pd
 import solara
 from mesa.visualization.utils import update_counter
 
-from sim.viz_draw import CHANNELS, MAP_MODES, PlotCanvas, Series, firm_colour, map_png, mixed_colour
-from sim.viz_model import firm_rows, release, world_line
+from sim.viz.draw import CHANNELS, MAP_MODES, PlotCanvas, Series, firm_colour, map_png, mixed_colour
+from sim.viz.demo import firm_rows, release, world_line
 
 BOX = {"height": "380px", "overflow-y": "auto", "padding": "4px 8px"}  # one SolaraViz grid cell
 

@@ -1,11 +1,11 @@
 """The browser demo: the attention market live in Mesa's SolaraViz.
 
-Serve it with ``python run.py viz [SCENARIO.yaml]`` (see `sim.viz_server`),
+Serve it with ``python run.py viz [SCENARIO.yaml]`` (see `sim.viz.server`),
 which also makes Solara serve every front-end file locally. The scenario
 comes from $ATTENTION_MARKET_SCENARIO, else scenarios/classroom.yaml.
 
-The page: the grid map and four live plots (`sim.viz_components`), the
-sidebar controls that rebuild the model on Reset (`sim.viz_model`), and
+The page: the grid map and four live plots (`sim.viz.components`), the
+sidebar controls that rebuild the model on Reset (`sim.viz.demo`), and
 SolaraViz's own play, step and reset buttons.
 """
 
@@ -14,8 +14,8 @@ from __future__ import annotations
 import solara
 from mesa.visualization import SolaraViz
 
-from sim.viz_components import ChannelPlot, Explanation, FollowersPlot, FollowMap, ReachPlot, TrustFatiguePlot
-from sim.viz_model import demo_model_class, demo_scenario, model_params
+from sim.viz.components import ChannelPlot, Explanation, FollowersPlot, FollowMap, ReachPlot, TrustFatiguePlot
+from sim.viz.demo import demo_model_class, demo_scenario, model_params
 
 SCENARIO = demo_scenario()
 AttentionMarket = demo_model_class(SCENARIO)

@@ -27,9 +27,9 @@ from pathlib import Path
 from sim.cli import BadInput, OneLineParser
 from sim.model.market import GRID_CELL_LIMIT
 from sim.scenario import ScenarioError
-from sim.viz_model import REPO_ROOT, SCENARIO_ENV, demo_scenario
+from sim.viz.demo import REPO_ROOT, SCENARIO_ENV, demo_scenario
 
-APP_MODULE = "sim.app"
+APP_MODULE = "sim.viz.app"
 EXIT_BAD_INPUT = 2
 KERNEL_CULL_TIMEOUT = "5m"  # a closed tab's session (and its model) is freed after this
 
@@ -134,7 +134,7 @@ def serve(scenario_path: str | None, host: str, port: int) -> int:
     check_port(host, port)
     configure_solara()
     if str(REPO_ROOT) not in sys.path:
-        sys.path.insert(0, str(REPO_ROOT))  # `solara run sim.app` imports the package from the checkout
+        sys.path.insert(0, str(REPO_ROOT))  # `solara run sim.viz.app` imports the package from the checkout
     import click
     from solara.__main__ import run as solara_run
 

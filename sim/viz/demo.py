@@ -22,7 +22,7 @@ from sim.runs.runner import release as release_registry
 from sim.scenario import PRESETS, Scenario, ScenarioError, load_scenario
 
 SCENARIO_ENV = "ATTENTION_MARKET_SCENARIO"
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 CLASSROOM = REPO_ROOT / "scenarios" / "classroom.yaml"
 DUEL = REPO_ROOT / "scenarios" / "duel.yaml"
 DEMO_SIZE = 50

@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from sim.viz_model import REPO_ROOT
+REPO_ROOT = Path(__file__).resolve().parents[1]
 
 CHROMIUM = "/usr/bin/chromium"
 # headless as root on a machine without network: no sandbox, no GPU, and none of Chromium's
