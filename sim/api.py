@@ -18,7 +18,7 @@ import time
 import warnings
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sim.scenario import Scenario, ScenarioError, validate_config
 from sim.scenario import load_scenario as _load_file
@@ -27,6 +27,10 @@ from sim.scenario.io import parse_yaml
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SCENARIO = PROJECT_ROOT / "scenarios" / "duel.yaml"
 SWEEP_ROOT = Path("results") / "sweeps"
+
+if TYPE_CHECKING:
+    from sim.runs.run_results import RunResults
+    from sim.sweep.sweep_results import SweepResults
 
 Overrides = Mapping[str, Any] | Iterable[str] | None
 
@@ -48,9 +52,9 @@ def load_scenario(path: str | os.PathLike | None = None, overrides: Overrides = 
     try:
         return _load_file(source, settings)
     except ScenarioError as err:
-        message = str(err)
-        if message.startswith("--set "):  # the command line's name for an override
-            raise ScenarioError("overrides: " + message.removeprefix("--set ")) from None
+        message = _as_overrides(str(err))
+        if message != str(err):
+            raise ScenarioError(message) from None
         raise
 
 
@@ -61,7 +65,7 @@ def run_scenario(
     seed: int | None = None,
     workers: int | None = None,
     progress: bool = True,
-):
+) -> RunResults:
     """Run a scenario's replications and return them as a `RunResults` (tables in memory).
 
     ``scenario``: a `Scenario` from `load_scenario`, or a scenario file (default: the duel).
@@ -113,7 +117,7 @@ def run_sweep(
     client=None,
     retry_failed: bool = False,
     quiet: bool = False,
-):
+) -> SweepResults:
     """Run a parameter sweep on Dask, analyse it and return a `SweepResults`.
 
     ``sweep``: a sweep file (see docs/sweeps.md) or the same keys as a dict; its base
@@ -165,6 +169,16 @@ def with_run_settings(scenario: Scenario, seed: int | None = None, replications:
     if not changes:
         return scenario
     return validate_config({**scenario.resolved_dict(), **changes}, "run_scenario", cls=Scenario)
+
+
+def _as_overrides(message: str) -> str:
+    """Name overrides as the API does: '--set KEY: ...' (the command line's word) becomes 'overrides: KEY: ...'."""
+    lines = []
+    for line in message.split("\n"):
+        indent = line[: len(line) - len(line.lstrip())]
+        rest = line.lstrip()
+        lines.append(indent + "overrides: " + rest.removeprefix("--set ") if rest.startswith("--set ") else line)
+    return "\n".join(lines)
 
 
 def _find(path: Path) -> Path:
