@@ -1,12 +1,15 @@
 #!/usr/bin/env python
-"""Regenerate the screenshots of docs/teaching.md from the real page.
+"""Regenerate the screenshots of docs/teaching.md and the README's docs/img/viz.png from the real page.
 
 Starts the demo as a teacher would (``python run.py viz``), drives Debian's
 headless Chromium with Playwright through each experiment of the lesson
 (the same controls the guide tells the class to move), runs the model to
 the end of its year with Render Interval and Step, and saves one screenshot
 per experiment under docs/img/. It prints each shot's plot captions, the
-numbers the guide quotes.
+numbers the guide quotes. The README's shot (``viz``) is the classroom
+scenario as it starts, run to day 244, well past the crossover. This script,
+run by hand, is the only thing that writes docs/img/: the tests take their
+screenshots into temporary folders.
 
 Run from the repository root (needs /usr/bin/chromium and the playwright
 package; takes about a minute)::
@@ -71,17 +74,38 @@ def take(browser, url: str, stem: str) -> None:
         print(f"    {caption}")
 
 
+README_SHOT = "viz"  # docs/img/viz.png: the classroom scenario untouched, Render Interval 61, four Steps
+
+
+def take_readme_shot(browser, url: str) -> None:
+    """The README's screenshot: a run well past the crossover, day 244."""
+    page = DemoPage(browser, url).open()
+    page.set_slider("Render Interval (steps)", 61)  # Step then runs 61 days before it redraws
+    page.step(4)
+    if page.day() != 244:
+        raise SystemExit(f"{README_SHOT}: the page shows day {page.day()}, not 244")
+    path = page.screenshot(IMG / f"{README_SHOT}.png")
+    if page.errors or page.foreign_requests():
+        raise SystemExit(f"{README_SHOT}: browser errors {page.errors} or foreign requests {page.foreign_requests()}")
+    page.close()
+    print(f"{path.relative_to(REPO_ROOT)}: the README's screenshot, day 244")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--only", action="append", choices=sorted(SHOTS), help="take only this shot (repeatable)")
+    parser.add_argument("--only", action="append", choices=sorted([*SHOTS, README_SHOT]),
+                        help="take only this shot (repeatable)")
     args = parser.parse_args()
     reason = browser_missing()
     if reason:
         print(f"error: {reason}", file=sys.stderr)
         return 2
     with DemoServer() as server, chromium() as browser:
-        for stem in args.only or SHOTS:
-            take(browser, server.url, stem)
+        for stem in args.only or [*SHOTS, README_SHOT]:
+            if stem == README_SHOT:
+                take_readme_shot(browser, server.url)
+            else:
+                take(browser, server.url, stem)
     return 0
 
 

@@ -33,8 +33,25 @@ class BadInput(Exception):
     """Input the user must fix; printed as one line, exit status 2."""
 
 
+def program_name(argv0: str | None = None) -> str:
+    """The command as the user started it: 'python run.py', 'python -m sim' or 'attention-market'."""
+    path = Path(sys.argv[0] if argv0 is None else argv0)
+    if path.name == "__main__.py" and path.parent.name == "sim":
+        return "python -m sim"
+    if path.name == "attention-market" or path.stem == "attention-market":
+        return "attention-market"
+    return "python run.py"
+
+
 class OneLineParser(argparse.ArgumentParser):
-    """argparse, but usage errors are one line and exit status 2."""
+    """argparse, but usage errors are one line and exit status 2; help names the command as it was started."""
+
+    def __init__(self, *args, **kwargs):
+        program = program_name()
+        for key in ("prog", "description", "epilog"):
+            if isinstance(kwargs.get(key), str):
+                kwargs[key] = kwargs[key].replace("python run.py", program)
+        super().__init__(*args, **kwargs)
 
     def error(self, message):
         raise BadInput(f"{message} (see {self.prog} --help)")

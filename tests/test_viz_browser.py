@@ -5,9 +5,10 @@ way a user does (``python run.py viz --port P --host 127.0.0.1``), drives
 Debian's headless Chromium with Playwright, and checks what a teacher
 relies on: the map and plots are drawn, Step advances the day and the plots,
 a moved slider plus Reset rebuilds the model, the console stays clean and no
-request leaves this machine (the page works offline). It also saves the
-README's screenshot, docs/img/viz.png. It skips, saying why, where Chromium
-or Playwright is missing.
+request leaves this machine (the page works offline). Its screenshot goes
+to a temporary folder: tests never write tracked files (the README's
+docs/img/viz.png is made by hand with scripts/teaching_screenshots.py). It
+skips, saying why, where Chromium or Playwright is missing.
 """
 
 from __future__ import annotations
@@ -333,11 +334,14 @@ def test_a_moved_slider_and_reset_rebuild_the_model(page):
     assert page.day() == 1
 
 
-def test_screenshot_for_the_readme(page):
-    """A run well past the crossover, saved as docs/img/viz.png."""
+def test_screenshot_of_a_run_past_the_crossover(page, tmp_path):
+    """The README's shot (day 244), taken into a temporary folder: the tracked docs/img/ is left alone."""
+    tracked = REPO_ROOT / "docs" / "img"
+    before = {path.name: path.read_bytes() for path in tracked.glob("*.png")}
     page.open()
     page.set_slider("Render Interval (steps)", 61)  # Step then runs 61 days before it redraws
     page.step(4)
     assert page.day() == 244
-    path = page.screenshot(REPO_ROOT / "docs" / "img" / "viz.png")
-    assert path.stat().st_size > 50_000
+    path = page.screenshot(tmp_path / "viz.png")
+    assert path.stat().st_size > 50_000 and path.read_bytes().startswith(b"\x89PNG")
+    assert {path.name: path.read_bytes() for path in tracked.glob("*.png")} == before

@@ -390,6 +390,24 @@ class MarketModel(mesa.Model):
         table.insert(1, "firm", names[table.pop("firm_index").to_numpy()] if len(table) else [])
         return table
 
+    # -- from a scenario -------------------------------------------------------
+
+    @classmethod
+    def from_scenario(cls, scenario, seed: int | None = None, **changes) -> MarketModel:
+        """A model of a loaded `Scenario`: its model parameters only, and its seed unless ``seed`` is given.
+
+        The scenario's run settings (name, description, seed, replications) are
+        not model parameters, so ``MarketModel(seed=1, **scenario.model_dump())``
+        fails; this does it right. ``changes`` replace model parameters, e.g.
+        ``steps=30``. Replication r of ``sim.run_scenario`` is
+        ``from_scenario(scenario, seed=sim.replication_seed(scenario.seed, r))``.
+        """
+        if not hasattr(scenario, "model_kwargs"):
+            raise TypeError(
+                f"MarketModel.from_scenario takes a Scenario (from sim.load_scenario), not a {type(scenario).__name__}"
+            )
+        return cls(seed=scenario.seed if seed is None else seed, **{**scenario.model_kwargs(), **changes})
+
 
 def _firm_value(column: str, firm: Firm):
     return firm.today.get(column)

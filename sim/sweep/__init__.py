@@ -16,6 +16,8 @@ The flow, one module per step:
   failures and dead workers recorded.
 - `analysis`, `figures`, `report`: indices, replication noise, plots, report.md.
 - `cli`: ``python run.py sweep ...`` and ``python run.py sweep-report ...``.
+- `sweep_results`: what ``sim.run_sweep`` (the Python entry, in `sim.api`)
+  returns: the folder, the run counts, the runs and the analysed tables.
 """
 
 from sim.sweep.spec import Sweep, SweepError

@@ -1,0 +1,249 @@
+"""The Python API for notebooks and scripts: load a scenario, run it, sweep it.
+
+Each function does what a command does, through the same code:
+`load_scenario` reads a scenario like ``python run.py SCENARIO --set KEY=VALUE``,
+`run_scenario` runs its replications like ``python run.py`` but returns the
+tables instead of writing them (``results.save(folder)`` writes the same
+results folder), and `run_sweep` runs ``python run.py sweep`` and returns
+the analysed tables. Bad input raises `ScenarioError` (or `SweepError`) with
+the one-line message the command line prints. docs/api.md is the walk-through.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+import warnings
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sim.scenario import Scenario, ScenarioError, validate_config
+from sim.scenario import load_scenario as _load_file
+from sim.scenario.io import parse_yaml
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_SCENARIO = PROJECT_ROOT / "scenarios" / "duel.yaml"
+SWEEP_ROOT = Path("results") / "sweeps"
+
+if TYPE_CHECKING:
+    from sim.runs.run_results import RunResults
+    from sim.sweep.sweep_results import SweepResults
+
+Overrides = Mapping[str, Any] | Iterable[str] | None
+
+
+def load_scenario(path: str | os.PathLike | None = None, overrides: Overrides = None) -> Scenario:
+    """Read a scenario YAML file and apply overrides; returns a validated `Scenario`.
+
+    ``path``: the scenario file; by default the shipped duel (scenarios/duel.yaml).
+    A relative path not found from the current folder is looked up in the project,
+    so ``"scenarios/classroom.yaml"`` works from a notebook in a sub-folder.
+    ``overrides``: dotted keys as in ``--set``, e.g. ``{"attention_mean": 10,
+    "firms.dialogue.reply_rate": 0.5}``; Python values are used as they are, string
+    values are read as ``--set`` reads them (``"10"`` is the number 10). A list of
+    ``"KEY=VALUE"`` strings works too. Any problem raises `ScenarioError` with one line
+    naming the file or the override, the key and what is allowed.
+    """
+    source = _find(Path(path)) if path is not None else DEFAULT_SCENARIO
+    settings = _override_strings(overrides)
+    try:
+        return _load_file(source, settings)
+    except ScenarioError as err:
+        message = _as_overrides(str(err))
+        if message != str(err):
+            raise ScenarioError(message) from None
+        raise
+
+
+def run_scenario(
+    scenario: Scenario | str | os.PathLike | None = None,
+    *,
+    replications: int | None = None,
+    seed: int | None = None,
+    workers: int | None = None,
+    progress: bool = True,
+) -> RunResults:
+    """Run a scenario's replications and return them as a `RunResults` (tables in memory).
+
+    ``scenario``: a `Scenario` from `load_scenario`, or a scenario file (default: the duel).
+    ``replications`` and ``seed`` replace the scenario's; replication r runs with the seed
+    ``sim.replication_seed(seed, r)``, so the numbers do not depend on ``workers``
+    (default: one process per replication, at most one per CPU core). The command line
+    run with the same scenario, ``--seed`` and ``--replications`` gives the same tables.
+    """
+    from sim.runs.provenance import base_metadata, utc_now
+    from sim.runs.run_results import RunResults
+    from sim.runs.runner import replication_seed, run_replications
+
+    if not isinstance(scenario, Scenario):
+        scenario = load_scenario(scenario)
+    scenario = with_run_settings(scenario, seed=seed, replications=replications)
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
+        raise ScenarioError(f"run_scenario: workers: must be a whole number of at least 1 (got {workers!r})")
+    workers = workers or min(scenario.replications, os.cpu_count() or 1)
+    started, clock = utc_now(), time.perf_counter()
+    bar = _progress_bar(scenario, enabled=progress)
+    try:
+        reps = run_replications(
+            scenario.model_kwargs(), scenario.seed, scenario.replications, workers, on_done=lambda _: bar.update()
+        )
+    finally:
+        bar.close()
+    metadata = {
+        "scenario": scenario.name,
+        "seed": scenario.seed,
+        "replications": scenario.replications,
+        "replication_seeds": [replication_seed(scenario.seed, r) for r in range(scenario.replications)],
+        "workers": workers,
+        **base_metadata(),
+        "entry_point": "sim.run_scenario",
+        "started_utc": started.isoformat(),
+        "finished_utc": utc_now().isoformat(),
+        "wall_time_seconds": time.perf_counter() - clock,
+        "wall_time_per_replication": [round(r.wall_time, 3) for r in reps],
+    }
+    return RunResults(scenario=scenario, replications=reps, metadata=metadata)
+
+
+def run_sweep(
+    sweep: str | os.PathLike | Mapping[str, Any],
+    out: str | os.PathLike | None = None,
+    *,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    client=None,
+    retry_failed: bool = False,
+    quiet: bool = False,
+) -> SweepResults:
+    """Run a parameter sweep on Dask, analyse it and return a `SweepResults`.
+
+    ``sweep``: a sweep file (see docs/sweeps.md) or the same keys as a dict; its base
+    ``scenario`` is found as `load_scenario` finds a file.
+    ``out``: the sweep's results folder (default: results/sweeps/<name>/). As with
+    ``python run.py sweep``, runs already stored there are not run again (an
+    interrupted sweep resumes) and a folder holding another sweep is refused.
+    ``workers`` local Dask workers (default: one per core), or ``scheduler`` (an
+    address) or ``client`` (a `distributed.Client`) to use a running cluster.
+    Interrupting keeps the finished runs and raises KeyboardInterrupt.
+    """
+    from sim.sweep.execute import run_sweep as execute_sweep
+    from sim.sweep.report import build_report
+    from sim.sweep.spec import SweepError, read_sweep_file, sweep_from_dict
+    from sim.sweep.sweep_results import SweepResults
+
+    if isinstance(sweep, Mapping):
+        raw, source = dict(sweep), "sweep"
+    elif isinstance(sweep, (str, os.PathLike)):
+        path = _find(Path(sweep))
+        raw, source = read_sweep_file(path), str(path)
+    else:
+        raise SweepError(f"run_sweep: sweep: a sweep file or a dict of its keys (got {type(sweep).__name__})")
+    if isinstance(raw.get("scenario"), str):
+        raw["scenario"] = str(_find(Path(raw["scenario"])))
+    spec, model = sweep_from_dict(raw, source)
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
+        raise SweepError(f"run_sweep: workers: must be a whole number of at least 1 (got {workers!r})")
+    folder = (Path(out) if out is not None else SWEEP_ROOT / spec.name).absolute()  # results read it later
+    outcome = execute_sweep(spec, model, folder, workers=workers, scheduler=scheduler, client=client,
+                            retry_failed=retry_failed, quiet=quiet)  # fmt: skip
+    for note in outcome.notes:
+        warnings.warn(note, stacklevel=2)
+    if outcome.interrupted:
+        raise KeyboardInterrupt(f"interrupted: {outcome.line()}; finished runs are saved in {folder}; "
+                                "call run_sweep again to resume")  # fmt: skip
+    analysis, report = build_report(folder)
+    return SweepResults(folder=folder, outcome=outcome, analysis=analysis, report=report)
+
+
+# --------------------------------------------------------------------------
+# helpers
+# --------------------------------------------------------------------------
+
+
+def with_run_settings(scenario: Scenario, seed: int | None = None, replications: int | None = None) -> Scenario:
+    """The scenario with another seed or number of replications, validated like the file's."""
+    changes = {k: v for k, v in (("seed", seed), ("replications", replications)) if v is not None}
+    if not changes:
+        return scenario
+    return validate_config({**scenario.resolved_dict(), **changes}, "run_scenario", cls=Scenario)
+
+
+def _as_overrides(message: str) -> str:
+    """Name overrides as the API does: '--set KEY: ...' (the command line's word) becomes 'overrides: KEY: ...'."""
+    lines = []
+    for line in message.split("\n"):
+        indent = line[: len(line) - len(line.lstrip())]
+        rest = line.lstrip()
+        lines.append(indent + "overrides: " + rest.removeprefix("--set ") if rest.startswith("--set ") else line)
+    return "\n".join(lines)
+
+
+def _find(path: Path) -> Path:
+    """A relative path from the current folder, else from the project (for notebooks in sub-folders)."""
+    if path.is_absolute() or path.exists():
+        return path
+    shipped = PROJECT_ROOT / path
+    return shipped if shipped.exists() else path
+
+
+def _override_strings(overrides: Overrides) -> list[str]:
+    """Overrides as the ``KEY=VALUE`` strings `--set` takes."""
+    if overrides is None:
+        return []
+    if isinstance(overrides, str):
+        return [overrides]
+    if not isinstance(overrides, Mapping):
+        return list(overrides)
+    items = []
+    for key, value in overrides.items():
+        if not isinstance(key, str):
+            raise ScenarioError(
+                f"overrides: key {key!r} is not a string; keys are dotted names like attention_mean "
+                "or firms.NAME.field"
+            )
+        try:
+            items.append(f"{key}={_yaml_text(value)}")
+        except TypeError as err:
+            raise ScenarioError(f"overrides: {key}: {err}") from None
+    return items
+
+
+def _yaml_text(value: Any) -> str:
+    """A value as YAML text: strings as ``--set`` reads them, other values exactly (JSON is YAML)."""
+    if isinstance(value, str):
+        try:
+            parsed = parse_yaml(value) if value.strip() else None
+        except Exception:  # noqa: BLE001 - not YAML: keep the literal string
+            parsed = None
+        return value if parsed is not None and not isinstance(parsed, dict) else json.dumps(value)
+    return json.dumps(value, default=_plain)
+
+
+def _plain(value: Any) -> Any:
+    """numpy scalars and arrays, tuples and pydantic models as JSON values."""
+    if hasattr(value, "model_dump"):
+        return value.model_dump(mode="json")
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    if isinstance(value, (set, frozenset)):
+        return sorted(value)
+    raise TypeError(f"cannot use a {type(value).__name__} as a scenario value")
+
+
+class _NoBar:
+    def update(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def _progress_bar(scenario: Scenario, enabled: bool):
+    if not enabled:
+        return _NoBar()
+    from tqdm.auto import tqdm
+
+    return tqdm(total=scenario.replications, desc=scenario.name, unit="rep", file=sys.stderr)

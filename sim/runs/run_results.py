@@ -1,0 +1,99 @@
+"""A finished scenario run held in memory: the results folder's tables as DataFrames, and `save`.
+
+`sim.run_scenario` returns a `RunResults`. Its tables are built by the same
+code that writes a results folder (`sim.runs.results.combine` and
+`sim.runs.statistics.summary_stats`), so ``results.summary`` is what
+``summary.csv`` holds, and `save` writes that folder through
+`sim.runs.results.write_results`, figures and report included.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from sim.runs.provenance import utc_now
+from sim.runs.results import OutputError, check_writable, combine, default_folder, write_results
+from sim.runs.runner import Replication
+from sim.runs.statistics import summary_stats
+from sim.scenario import Scenario
+
+
+@dataclass(eq=False)
+class RunResults:
+    """The replications of one scenario run, with the tables of its results folder.
+
+    - ``timeseries``: one row per replication, day and firm (``timeseries.parquet``);
+      the platform's daily series are the ``platform_*`` columns.
+    - ``summary``: one row per replication and firm (``summary.csv``).
+    - ``stats``: mean, sd and 95% interval across replications per firm and metric
+      (``summary_stats.csv``).
+    - ``cascades``: one row per shared item (``cascades.parquet``).
+    - ``metadata``: seeds, workers, versions, git revision, wall time (``metadata.json``).
+    - ``config``: the resolved scenario (``config.yaml``).
+    """
+
+    scenario: Scenario
+    replications: list[Replication]
+    metadata: dict[str, Any]
+    saved_to: Path | None = field(default=None, init=False)
+
+    @cached_property
+    def _tables(self) -> dict[str, pd.DataFrame]:
+        return combine(self.replications)
+
+    @property
+    def timeseries(self) -> pd.DataFrame:
+        return self._tables["timeseries"]
+
+    @property
+    def summary(self) -> pd.DataFrame:
+        return self._tables["summary"]
+
+    @property
+    def cascades(self) -> pd.DataFrame:
+        return self._tables["cascades"]
+
+    @cached_property
+    def stats(self) -> pd.DataFrame:
+        return summary_stats(self.summary)
+
+    @property
+    def config(self) -> dict[str, Any]:
+        return self.scenario.resolved_dict()
+
+    @property
+    def firm_names(self) -> list[str]:
+        return list(self.replications[0].firm_names)
+
+    def means(self) -> pd.DataFrame:
+        """Mean of each summary metric (rows) per firm (columns): the table the command line prints."""
+        return self.stats.pivot(index="metric", columns="firm", values="mean")[self.firm_names]
+
+    def save(self, folder: str | Path | None = None) -> Path:
+        """Write the results folder (tables, figures, report.md, provenance); returns its path.
+
+        ``folder`` must not exist or be empty; by default it is
+        ``results/<scenario>/<UTC timestamp>-<config hash>/`` under the current folder,
+        as for the command line. The folder appears only once it is complete.
+        """
+        final = Path(folder) if folder is not None else default_folder(self.scenario, utc_now())
+        try:
+            check_writable(final)
+        except OutputError as err:
+            message = str(err).removeprefix("--out: ")
+            raise OutputError(f"save: {message}") from None
+        self.saved_to = write_results(final, self.scenario, self.replications, self.metadata)
+        return self.saved_to
+
+    def __repr__(self) -> str:
+        days = int(self.timeseries["step"].max()) if len(self.timeseries) else 0
+        return (
+            f"<RunResults {self.scenario.name!r}: {len(self.replications)} replications of {days} days, "
+            f"firms {', '.join(self.firm_names)}, seed {self.scenario.seed}; "
+            ".timeseries .summary .stats .cascades .metadata, .save(folder)>"
+        )
