@@ -56,6 +56,7 @@ def hand_tables() -> dict[str, pd.DataFrame]:
         [
             (0, 1, "A", "initial"), (0, 2, "A", "initial"), (0, 3, "B", "initial"), (0, 4, "A", "initial"),
             (20, 4, "A", "unfollow"),  # before the 51-day window (days 50-100): not active in it
+            (50, 2, "A", "unfollow"),  # on the window's first day: inside it
             (60, 5, "B", "follow"), (70, 1, "A", "unfollow"), (80, 5, "B", "unfollow"),
         ],
         columns=["step", "user", "firm", "event"],
@@ -88,8 +89,8 @@ def test_ad_action_rate_is_positive_reactions_per_ad_seen(hand_tables):
 
 
 def test_unfollow_share_among_users_active_in_the_last_51_days(hand_tables):
-    # following at day 50: users 1, 2 (A) and 3 (B); user 5 joins in the window; users 1 and 5 unfollow
-    assert QUANTITIES["unfollow_share_51d"](hand_tables) == pytest.approx(2 / 4)
+    # following when day 50 starts: users 1, 2 (A) and 3 (B); user 5 joins in the window; 1, 2 and 5 unfollow
+    assert QUANTITIES["unfollow_share_51d"](hand_tables) == pytest.approx(3 / 4)
 
 
 def test_follower_growth_per_month_is_the_geometric_rate_over_90_days(hand_tables):
@@ -122,7 +123,7 @@ def test_quantities_by_replication_splits_stacked_tables(hand_tables):
     values = quantities_by_replication(stacked, ["feed_shown_share", "unfollow_share_51d"])
     assert values["replication"].tolist() == [0, 1]
     assert values["feed_shown_share"].tolist() == pytest.approx([0.2, 0.2])
-    assert values["unfollow_share_51d"].tolist() == pytest.approx([0.5, 0.5])
+    assert values["unfollow_share_51d"].tolist() == pytest.approx([0.75, 0.75])
 
 
 def test_unknown_quantity_names_are_refused(hand_tables):

@@ -33,7 +33,7 @@ def verdict_table(table: pd.DataFrame) -> pd.DataFrame:
 def counts_line(table: pd.DataFrame) -> str:
     counts = table["verdict"].value_counts()
     parts = [f"{counts.get(v, 0)} {v}" for v in ("inside", "below", "above") if counts.get(v, 0)]
-    missing = counts.get("n/a", 0)
+    missing = counts.get("unmeasured", 0)
     text = f"Of {len(table)} published figures: " + ", ".join(parts or ["none measured"])
     return text + (f", {missing} not measurable in this run." if missing else ".")
 
