@@ -203,8 +203,8 @@ def popularity_tail_exponent_se(tables: Tables) -> float:
     "share of active users",
     "users who unfollowed at least one firm in the last 51 days / users who followed at least one firm "
     "at some time in those 51 days",
-    "scale-free, but users here follow at most the few simulated firms (background pages are never "
-    "unfollowed), where Twitter users follow dozens of accounts",
+    "scale-sensitive: budgets and ad counts are absolute, so a larger world has a smaller share of users "
+    "touched (and fatigued) by each firm; users can unfollow only the few simulated firms",
 )
 def unfollow_share_51d(tables: Tables) -> float:
     events = tables["follow_events"]

@@ -45,8 +45,8 @@ def standing_paragraph(table: pd.DataFrame, facts) -> str:
     sensitive = [f.id for f in facts.facts if f.scale_sensitive]
     if sensitive:
         lines.append(
-            "Scale-sensitive (the model's 10,000-user default world is far smaller than the platforms "
-            "measured, so these move with width x height): " + ", ".join(sensitive) + "."
+            "Scale-sensitive (their model value moves with width x height, and the platforms measured "
+            "have millions of users): " + ", ".join(sensitive) + "."
         )
     return " ".join(lines)
 
