@@ -192,3 +192,19 @@ def test_run_reports_gain_an_against_published_figures_section(tmp_path):
 
 def test_default_facts_path_is_the_shipped_file():
     assert DEFAULT_FACTS.name == "facts.yaml" and DEFAULT_FACTS.exists()
+
+
+def test_figure_draws_unmeasured_facts_and_log_rows(tmp_path):
+    from sim.validation.figure import is_log_row, plot_validation
+
+    facts = load_facts()
+    values = pd.DataFrame({q: [float("nan")] * 2 for q in facts.quantities()})
+    values["engagement_per_post_per_follower"] = [0.12, 0.14]  # 100x the band: a log row
+    values["feed_shown_share"] = [0.2, 0.21]  # inside a narrow band: linear
+    table = compare(facts, values)
+    rows = {r.fact: r for r in table.itertuples(index=False)}
+    assert is_log_row(rows["engagement_rate"]) and not is_log_row(rows["feed_shown_share"])
+    assert not is_log_row(rows["cascades_100"])  # unmeasured, zero lower bound
+    path = plot_validation(table, tmp_path / "v.png")
+    assert path.stat().st_size > 10_000
+    assert (table["verdict"] == "unmeasured").sum() == len(table) - 2
