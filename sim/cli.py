@@ -26,6 +26,7 @@ SUBCOMMANDS = {
     "viz": ("sim.viz.server", "viz_main"),
     "sweep": ("sim.sweep.cli", "sweep_main"),
     "sweep-report": ("sim.sweep.cli", "sweep_report_main"),
+    "validate": ("sim.validation.cli", "validate_main"),
 }
 
 

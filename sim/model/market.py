@@ -26,7 +26,7 @@ from sim.model.mechanics import (
     unfollow_probability, updated_fatigue, updated_trust,
 )
 from sim.model.network import build_contacts
-from sim.model.outputs import FIRM_COLUMNS, PLATFORM_COLUMNS
+from sim.model.outputs import FIRM_COLUMNS, PLATFORM_COLUMNS, ValidationRecorder
 from sim.model.population import draw_population
 from sim.scenario import ModelConfig, ScenarioError, validate_config
 
@@ -81,6 +81,8 @@ class MarketModel(mesa.Model):
             for firm in self.firms:
                 firm.cell = self.grid[firm.home]
         self._build_lookup_tables()
+        self.recorder = ValidationRecorder(len(self.firms))  # validation counters, no feedback
+        self.recorder.on_follow_change(0, np.flatnonzero(self.users.flat("follows")), "initial")
         self._shares_in_transit = (np.empty(0, np.int64), np.empty(0, np.int64))
         self._replies_in_transit = fd.empty()
         self._ever_reached = np.zeros(len(self.firms), dtype=np.int64)
@@ -137,8 +139,12 @@ class MarketModel(mesa.Model):
         seen_mask, background = self.allocate_attention(feed)
         seen = feed.take(seen_mask)
         reactions = self.react(seen)
+        direct = (seen.channel == POST) | (seen.channel == PAID)
+        self.recorder.on_seen(seen.item, direct, reactions.positive, reactions.comment)
         self.respond(seen, reactions)
         pairs, joiners, leaving = self.update_users(seen, reactions)
+        self.recorder.on_follow_change(day, joiners, "follow")
+        self.recorder.on_follow_change(day, leaving, "unfollow")
         self.pass_on(seen, reactions, day)
         self.record_firms(feed, seen, reactions, pairs, joiners, leaving)
         self.record_platform(feed, seen, background)
@@ -154,13 +160,16 @@ class MarketModel(mesa.Model):
             f = firm.index
             kinds = np.where(firm.draw_posts(self.rng, self.p.cost_post), PROMO, VALUE).astype(np.int8)
             post_ids = self.items.add(f, kinds, day)
-            parts.append(fd.post_candidates(np.flatnonzero(self.users.follows[:, f]), f, post_ids, kinds))
+            followers = np.flatnonzero(self.users.follows[:, f])
+            self.recorder.on_publish(post_ids, followers.size)
+            parts.append(fd.post_candidates(followers, f, post_ids, kinds))
             eligible = np.flatnonzero(~self.users.follows[:, f] & ~self.users.ads_hidden[:, f])
             n_ads = firm.ad_count(eligible.size, self.p.cost_ad)
             firm.today = {"ads_bought": n_ads, "posts": len(kinds)}
             if n_ads:
                 targets = self.rng.choice(eligible, size=n_ads, replace=False)
                 creative = self.items.add(f, np.array([AD], dtype=np.int8), day)[0]
+                self.recorder.on_publish(np.array([creative]), n_ads)
                 parts.append(fd.ad_candidates(targets, f, creative, AD))
         return parts
 
@@ -384,11 +393,15 @@ class MarketModel(mesa.Model):
         return table
 
     def cascade_table(self) -> pd.DataFrame:
-        """The size of every item's cascade (all shares it caused)."""
-        table = pd.DataFrame(self.items.cascades())
+        """Every item: its cascade size (all shares it caused) and its exposure and reaction counters."""
+        table = pd.DataFrame({**self.items.cascades(), **self.recorder.item_columns(self.items.size)})
         names = np.array([firm.name for firm in self.firms], dtype=object)
         table.insert(1, "firm", names[table.pop("firm_index").to_numpy()] if len(table) else [])
         return table
+
+    def follow_event_table(self) -> pd.DataFrame:
+        """Follow relations at set-up (step 0), new follows and unfollows: step, user, firm, event."""
+        return self.recorder.follow_events([firm.name for firm in self.firms])
 
     # -- from a scenario -------------------------------------------------------
 

@@ -87,3 +87,91 @@ def run_summary(firm_table: pd.DataFrame, cascades: pd.DataFrame | None = None) 
         summary["max_cascade"] = biggest.reindex(summary.index).fillna(0).astype(int)
     summary.index.name = "firm"
     return summary.reset_index()
+
+
+# --------------------------------------------------------------------------
+# Validation counters: per-item exposure and reactions, follow events
+# --------------------------------------------------------------------------
+
+ITEM_COUNTER_COLUMNS = ("audience", "direct_seen", "direct_positive", "seen", "likes", "comments")
+FOLLOW_EVENT_COLUMNS = ("step", "user", "firm", "event")
+FOLLOW_EVENTS = ("initial", "follow", "unfollow")
+
+
+class ValidationRecorder:
+    """Counters the validation against published figures needs, kept out of the mechanics.
+
+    Per item (post or ad creative): ``audience`` (direct deliveries on its
+    day: followers for a post, targets for an ad), ``direct_seen`` and
+    ``direct_positive`` (seen / liked through that direct channel),
+    ``seen``, ``likes`` and ``comments`` through any channel (shares
+    included). Per (user, firm): every follow relation at set-up (step 0),
+    every new follow and every unfollow, with its day. The model calls the
+    four ``on_*`` methods where the events happen; nothing here draws random
+    numbers or feeds back into the model.
+    """
+
+    def __init__(self, n_firms: int):
+        self.n_firms = n_firms
+        self._counts = {name: np.zeros(64, dtype=np.int64) for name in ITEM_COUNTER_COLUMNS}
+        self._events: list[tuple[int, np.ndarray, int]] = []
+
+    def _fit(self, n_items: int) -> None:
+        size = self._counts["audience"].shape[0]
+        if n_items <= size:
+            return
+        cap = max(n_items, 2 * size)
+        for name, old in self._counts.items():
+            new = np.zeros(cap, dtype=np.int64)
+            new[:size] = old
+            self._counts[name] = new
+
+    def on_publish(self, item_ids: np.ndarray, audience: int) -> None:
+        """New items of one firm and day, each delivered directly to ``audience`` users."""
+        item_ids = np.asarray(item_ids, dtype=np.int64)
+        if item_ids.size:
+            self._fit(int(item_ids.max()) + 1)
+            self._counts["audience"][item_ids] = audience
+
+    def on_seen(self, item: np.ndarray, direct: np.ndarray, positive: np.ndarray, comment: np.ndarray) -> None:
+        """Seen candidates (replies, item -1, are skipped) and their reactions."""
+        keep = item >= 0
+        item, direct, positive, comment = item[keep], direct[keep], positive[keep], comment[keep]
+        if item.size == 0:
+            return
+        n = int(item.max()) + 1
+        self._fit(n)
+        for name, mask in (
+            ("seen", None), ("likes", positive), ("comments", comment),
+            ("direct_seen", direct), ("direct_positive", direct & positive),
+        ):  # fmt: skip
+            ids = item if mask is None else item[mask]
+            self._counts[name][:n] += np.bincount(ids, minlength=n)
+
+    def on_follow_change(self, step: int, pairs: np.ndarray, event: str) -> None:
+        """(user * F + firm) pairs that started or stopped following on ``step``."""
+        pairs = np.asarray(pairs, dtype=np.int64)
+        if pairs.size:
+            self._events.append((step, pairs, FOLLOW_EVENTS.index(event)))
+
+    def item_columns(self, n_items: int) -> dict[str, np.ndarray]:
+        """The counters of items 0 .. n_items-1, as columns."""
+        self._fit(n_items)
+        return {name: values[:n_items].copy() for name, values in self._counts.items()}
+
+    def follow_events(self, firm_names: list[str]) -> pd.DataFrame:
+        """One row per follow relation at set-up, new follow or unfollow: step, user, firm, event."""
+        if not self._events:
+            return pd.DataFrame({c: pd.Series(dtype=t) for c, t in zip(FOLLOW_EVENT_COLUMNS, ("int64", "int64", "object", "object"))})
+        steps = np.concatenate([np.full(p.size, s, dtype=np.int64) for s, p, _ in self._events])
+        pairs = np.concatenate([p for _, p, _ in self._events])
+        codes = np.concatenate([np.full(p.size, e, dtype=np.int8) for _, p, e in self._events])
+        user, firm = np.divmod(pairs, self.n_firms)
+        return pd.DataFrame(
+            {
+                "step": steps,
+                "user": user,
+                "firm": np.asarray(firm_names, dtype=object)[firm],
+                "event": np.asarray(FOLLOW_EVENTS, dtype=object)[codes],
+            }
+        )

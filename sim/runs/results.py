@@ -72,6 +72,7 @@ def combine(reps: list[Replication]) -> dict[str, pd.DataFrame]:
         "platform": platform,
         "timeseries": timeseries,
         "cascades": pd.concat([r.cascades for r in reps], ignore_index=True),
+        "follow_events": pd.concat([r.follow_events for r in reps], ignore_index=True),
         "summary": summary[list(SUMMARY_COLUMNS)],
     }
 
@@ -87,13 +88,14 @@ def write_results(final: Path, scenario: Scenario, reps: list[Replication], meta
         )
         tables["timeseries"].to_parquet(partial / "timeseries.parquet", index=False)
         tables["cascades"].to_parquet(partial / "cascades.parquet", index=False)
+        tables["follow_events"].to_parquet(partial / "follow_events.parquet", index=False)
         tables["summary"].to_csv(partial / "summary.csv", index=False)
         stats.to_csv(partial / "summary_stats.csv", index=False)
         names = reps[0].firm_names
         figures = write_run_figures(
             partial / "figures", tables["firms"], tables["platform"], tables["cascades"], reps[0].follow_maps, names
         )
-        write_report(partial / "report.md", scenario, tables["summary"], stats, figures, metadata)
+        write_report(partial / "report.md", scenario, tables["summary"], stats, figures, metadata, tables=tables)
         (partial / "metadata.json").write_text(json.dumps(metadata, indent=2, default=str) + "\n")
         os.rename(partial, final)
     except BaseException:

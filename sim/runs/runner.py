@@ -48,6 +48,7 @@ class Replication:
     follow_maps: dict[int, np.ndarray] = field(default_factory=dict)
     firm_names: list[str] = field(default_factory=list)
     wall_time: float = 0.0
+    follow_events: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def release(model: mesa.Model) -> None:
@@ -76,9 +77,10 @@ def run_replication(kwargs: dict, seed: int, replication: int, maps: bool = Fals
             follow_maps[model.steps] = bits.reshape(model.p.width, model.p.height).astype(np.int16)
     firms, platform, cascades = model.firm_table(), model.platform_table(), model.cascade_table()
     summary = run_summary(firms, cascades)
+    follow_events = model.follow_event_table()
     names = [firm.name for firm in model.firms]
     release(model)
-    for table in (firms, platform, cascades, summary):
+    for table in (firms, platform, cascades, summary, follow_events):
         table.insert(0, "replication", replication)
     return Replication(
         replication=replication,
@@ -90,6 +92,7 @@ def run_replication(kwargs: dict, seed: int, replication: int, maps: bool = Fals
         follow_maps=follow_maps,
         firm_names=names,
         wall_time=time.perf_counter() - start,
+        follow_events=follow_events,
     )
 
 
