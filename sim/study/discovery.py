@@ -4,8 +4,10 @@ PRIM (Friedman and Fisher 1999) comes from the ``prim`` package (Project
 Platypus' port of the EMA Workbench's implementation); the tree and the
 extra-trees ranking from scikit-learn. The box chosen on a peeling
 trajectory is the densest one that still covers at least ``MIN_COVERAGE``
-of the cases and whose every restriction is significant (quasi-p <=
-``MAX_QP``, Bryant and Lempert 2010); without such a box, the whole region.
+of the cases; then its restrictions that are not significant (quasi-p >
+``MAX_QP``, the one-sided binomial test of Bryant and Lempert 2010) are
+dropped one by one, the least significant first, as Bryant and Lempert
+advise. Each drop is appended to the trajectory (step ``dropped <name>``).
 """
 
 from __future__ import annotations
@@ -53,8 +55,7 @@ def prim_box(x: pd.DataFrame, hit: np.ndarray, label: str) -> Box:
         box.inside = np.ones(len(hit), dtype=bool)
         box.limits = _limits_frame([])
         if box.cases:
-            box.trajectory = pd.DataFrame([{"coverage": 1.0, "density": 1.0, "mass": 1.0, "res_dim": 0,
-                                            "all_significant": True}])  # fmt: skip
+            box.trajectory = pd.DataFrame([{"coverage": 1.0, "density": 1.0, "mass": 1.0, "res_dim": 0, "step": "peel"}])
         return box
     data = _prim_input(x)
     with warnings.catch_warnings():
@@ -62,13 +63,23 @@ def prim_box(x: pd.DataFrame, hit: np.ndarray, label: str) -> Box:
         finder = prim.Prim(data, hit.astype(float), threshold=0.5, threshold_type=">",
                            peel_alpha=PEEL_ALPHA, mass_min=MASS_MIN)  # fmt: skip
         found = finder.find_box()
-        trajectory = found.peeling_trajectory.rename(columns={"res dim": "res_dim"}).reset_index(drop=True)
-        qps = [found._calculate_quasi_p(i) for i in range(len(trajectory))]
+        peeled = len(found.peeling_trajectory)
+        coverage, density = found.peeling_trajectory["coverage"], found.peeling_trajectory["density"]
+        found.select(int(density[coverage >= MIN_COVERAGE].astype(float).idxmax()))
+        steps = ["peel"] * peeled
+        while True:  # drop restrictions that are not significant, the least significant first
+            qp = found._calculate_quasi_p(found._cur_box)
+            worst = max(qp, key=qp.get) if qp else None
+            if worst is None or qp[worst] <= MAX_QP:
+                break
+            found.drop_restriction(worst)
+            steps.append(f"dropped {worst}")
+    trajectory = found.peeling_trajectory.rename(columns={"res dim": "res_dim"}).reset_index(drop=True)
     trajectory = trajectory[["coverage", "density", "mass", "res_dim"]].astype(float)
-    trajectory["all_significant"] = [all(q <= MAX_QP for q in qp.values()) for qp in qps]
-    allowed = trajectory.index[(trajectory["coverage"] >= MIN_COVERAGE) & trajectory["all_significant"]]
-    chosen = int(trajectory.loc[allowed, "density"].idxmax()) if len(allowed) else 0
+    trajectory["step"] = steps
+    chosen = int(found._cur_box)
     lims = found._box_lims[chosen]
+    qps = {chosen: qp}
     rows = []
     for name in determine_restricted_dims(lims, finder._box_init):
         low, high = lims[name][0], lims[name][1]

@@ -51,8 +51,14 @@ def peeling_figure(result: StudyAnalysis, path: Path) -> Path:
     fig, axes = plt.subplots(1, len(boxes), figsize=(5.2 * len(boxes), 4.4), squeeze=False)
     for ax, box in zip(axes[0], boxes):
         t = box.trajectory
-        points = ax.scatter(t["coverage"], t["density"], c=t["res_dim"], cmap="viridis", s=22, zorder=2)
-        ax.plot(t["coverage"], t["density"], color="#bbbbbb", lw=0.8, zorder=1)
+        peel = t[t["step"] == "peel"]
+        points = ax.scatter(peel["coverage"], peel["density"], c=peel["res_dim"], cmap="viridis", s=22, zorder=2,
+                            vmin=0, vmax=max(1, t["res_dim"].max()))  # fmt: skip
+        ax.plot(peel["coverage"], peel["density"], color="#bbbbbb", lw=0.8, zorder=1)
+        dropped = t[t["step"] != "peel"]
+        if len(dropped):
+            ax.scatter(dropped["coverage"], dropped["density"], marker="s", s=30, color="black", zorder=2,
+                       label="insignificant restriction dropped")  # fmt: skip
         chosen = t.iloc[box.chosen]
         ax.scatter([chosen["coverage"]], [chosen["density"]], s=180, facecolors="none", edgecolors="red", lw=2, zorder=3,
                    label=f"chosen box: coverage {chosen['coverage']:.2f}, density {chosen['density']:.2f}")  # fmt: skip

@@ -163,7 +163,9 @@ def render(result: StudyAnalysis, out: Path, figures: dict[str, Path]) -> str:
               "A point is contested when its replications disagree on the winner.", "",
               _table(result.answer), "", "## PRIM boxes (analysis/prim_*.csv)", "",
               f"Chosen box per class: the densest step of the peeling trajectory covering at least "
-              f"{MIN_COVERAGE:.0%} of the class with every restriction at quasi-p <= {MAX_QP}.", "",
+              f"{MIN_COVERAGE:.0%} of the class, then restrictions with quasi-p > {MAX_QP} dropped (the least "
+              "significant first). Coverage: share of the class inside the box; density: share of the box in the "
+              "class; mass: share of all points inside.", "",
               _table(boxes_table(result)), ""]  # fmt: skip
     captions = {"peeling": "Peeling trajectories (coverage against density), chosen box ringed",
                 "scatter": "The two most important parameters, coloured by winner, PRIM boxes dashed",
