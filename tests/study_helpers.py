@@ -27,7 +27,7 @@ def study_file(tmp_path: Path, name: str = "study.yaml", **changes) -> Path:
         "region": {
             "attention_mean": {"bounds": [5, 60]},
             "ranking": {"values": ["engagement", "chronological"]},
-            "firms.broadcast.ads_per_day": {"bounds": [0, 60]},
+            "firms.broadcast.ads_per_day": {"bounds": [0, 20]},
         },
         "samples": 8,
         "replications": 2,

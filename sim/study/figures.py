@@ -17,6 +17,7 @@ from sim.study.analysis import MECHANISM, StudyAnalysis  # noqa: E402
 from sim.study.outcomes import CONTESTED, CROSSOVER, NO_CROSSOVER  # noqa: E402
 
 CONTESTED_COLOUR = "#7f7f7f"
+TREES = 500  # as in sim.study.discovery.feature_ranking
 LABELS = {"late_organic_reach": "organic reach", "late_paid_reach": "paid reach", "late_earned_reach": "earned reach",
           "late_reply_reach": "reply reach", "late_followers": "followers", "late_fatigue": "fatigue of followers",
           "cascade_mean": "mean cascade size", "cascade_max": "largest cascade"}  # fmt: skip
@@ -133,15 +134,16 @@ def tree_figure(result: StudyAnalysis, path: Path) -> Path:
     fig, ax = plt.subplots(figsize=(13, 6.5))
     plot_tree(result.tree, feature_names=result.tree_features, class_names=list(result.tree.classes_), filled=True,
               impurity=False, proportion=False, rounded=True, fontsize=8, ax=ax)  # fmt: skip
-    ax.set_title(f"Classification tree (depth 3; {result.tree_accuracy:.0%} of the points classified correctly)")
+    ax.set_title(f"Classification tree (depth 3; {result.tree_accuracy:.0%} of the points classified correctly)\n"
+                 f"value = points per class: {', '.join(map(str, result.tree.classes_))}")
     return _save(fig, path)
 
 
 def ranking_figure(result: StudyAnalysis, path: Path) -> Path:
     table = result.ranking.iloc[::-1]
     fig, ax = plt.subplots(figsize=(7, 0.45 * len(table) + 1.6))
-    ax.barh(table["parameter"], table["importance"], xerr=table["std"] / np.sqrt(500), color="#4c72b0", capsize=3)
-    ax.set_xlabel("extra-trees importance (mean decrease in impurity; bars: +- standard error over 500 trees)")
+    ax.barh(table["parameter"], table["importance"], xerr=table["std"] / np.sqrt(TREES), color="#4c72b0", capsize=3)
+    ax.set_xlabel(f"extra-trees importance (mean decrease in impurity)\nbars: +- standard error over {TREES} trees")
     ax.set_title("Which parameters decide the winner")
     return _save(fig, path)
 
