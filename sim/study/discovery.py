@@ -3,11 +3,12 @@
 PRIM (Friedman and Fisher 1999) comes from the ``prim`` package (Project
 Platypus' port of the EMA Workbench's implementation); the tree and the
 extra-trees ranking from scikit-learn. The box chosen on a peeling
-trajectory is the densest one that still covers at least ``MIN_COVERAGE``
-of the cases; then its restrictions that are not significant (quasi-p >
-``MAX_QP``, the one-sided binomial test of Bryant and Lempert 2010) are
-dropped one by one, the least significant first, as Bryant and Lempert
-advise. Each drop is appended to the trajectory (step ``dropped <name>``).
+trajectory: every step that covers at least ``MIN_COVERAGE`` of the cases
+has its restrictions that are not significant (quasi-p > ``MAX_QP``, the
+one-sided binomial test of Bryant and Lempert 2010) dropped one by one, the
+least significant first, as Bryant and Lempert advise; the densest box that
+results is chosen (ties: the larger coverage). The drops that lead to it are
+appended to the trajectory (step ``dropped <name>``).
 """
 
 from __future__ import annotations
@@ -64,21 +65,30 @@ def prim_box(x: pd.DataFrame, hit: np.ndarray, label: str) -> Box:
                            peel_alpha=PEEL_ALPHA, mass_min=MASS_MIN)  # fmt: skip
         found = finder.find_box()
         peeled = len(found.peeling_trajectory)
-        coverage, density = found.peeling_trajectory["coverage"], found.peeling_trajectory["density"]
-        found.select(int(density[coverage >= MIN_COVERAGE].astype(float).idxmax()))
-        steps = ["peel"] * peeled
-        while True:  # drop restrictions that are not significant, the least significant first
-            qp = found._calculate_quasi_p(found._cur_box)
-            worst = max(qp, key=qp.get) if qp else None
-            if worst is None or qp[worst] <= MAX_QP:
-                break
-            found.drop_restriction(worst)
-            steps.append(f"dropped {worst}")
-    trajectory = found.peeling_trajectory.rename(columns={"res dim": "res_dim"}).reset_index(drop=True)
-    trajectory = trajectory[["coverage", "density", "mass", "res_dim"]].astype(float)
-    trajectory["step"] = steps
-    chosen = int(found._cur_box)
-    lims = found._box_lims[chosen]
+        coverage = found.peeling_trajectory["coverage"].astype(float).to_numpy()
+        best = None
+        for step in np.flatnonzero(coverage >= MIN_COVERAGE):
+            found.select(int(step))
+            path, names = [int(step)], ["peel"]
+            while True:  # drop restrictions that are not significant, the least significant first
+                qp = found._calculate_quasi_p(found._cur_box)
+                worst = max(qp, key=qp.get) if qp else None
+                if worst is None or qp[worst] <= MAX_QP:
+                    break
+                found.drop_restriction(worst)
+                path.append(int(found._cur_box))
+                names.append(f"dropped {worst}")
+            stats = found.peeling_trajectory.iloc[path[-1]]
+            key = (float(stats["density"]), float(stats["coverage"]))
+            if best is None or key > best[0]:
+                best = (key, path, names, qp)
+    _, path, names, qp = best
+    table = found.peeling_trajectory.rename(columns={"res dim": "res_dim"}).astype(float)
+    rows_kept = list(range(peeled)) + path[1:]
+    trajectory = table.iloc[rows_kept][["coverage", "density", "mass", "res_dim"]].reset_index(drop=True)
+    trajectory["step"] = ["peel"] * peeled + names[1:]
+    chosen = peeled + len(path) - 2 if len(path) > 1 else path[0]
+    lims = found._box_lims[path[-1]]
     qps = {chosen: qp}
     rows = []
     for name in determine_restricted_dims(lims, finder._box_init):
