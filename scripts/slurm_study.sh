@@ -98,6 +98,7 @@ cluster = SLURMCluster(
     cores=2, processes=2,              # 2 single-threaded workers per job
     memory="2GB", walltime="00:30:00",
     local_directory="$WORK/dask-scratch",
+    log_directory="$WORK/logs",         # the jobs' slurm-*.out (default: the current folder)
     job_script_prologue=["export PYTHONPATH=$PYTHONPATH",
                          "export DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED=False"],
     python="$PYTHON",
