@@ -98,8 +98,7 @@ def analyse(out: str | Path) -> StudyAnalysis:
         seed = int(study["seed"])
         result.ranking = feature_ranking(x, labels, seed)
         result.tree, result.tree_features, result.tree_text, result.tree_accuracy = classification_tree(x, labels, seed)
-        metrics = list(MECHANISM) if study["outcome"] != "crossover_day" else list(MECHANISM)
-        result.mechanism = mechanism_table(points, result.boxes, firms, metrics)
+        result.mechanism = mechanism_table(points, result.boxes, firms, list(MECHANISM))
     return result
 
 
