@@ -27,6 +27,8 @@ SUBCOMMANDS = {
     "sweep": ("sim.sweep.cli", "sweep_main"),
     "sweep-report": ("sim.sweep.cli", "sweep_report_main"),
     "validate": ("sim.validation.cli", "validate_main"),
+    "study": ("sim.study.cli", "study_main"),
+    "study-report": ("sim.study.cli", "study_report_main"),
 }
 
 
