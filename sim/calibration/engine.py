@@ -160,7 +160,7 @@ class Progress:
         now = time.perf_counter()
         start = self.started.setdefault(t, now)
         step = max(1, n // 10)
-        if done < n and done - self.last_shown.get(t, 0) < step:
+        if done == 0 or (done < n and done - self.last_shown.get(t, 0) < step):
             return
         self.last_shown[t] = done
         eps = self.abc.eps(t) if self.abc is not None and t >= 0 else math.inf

@@ -7,6 +7,7 @@ scheduler with ``--scheduler``. An unreachable scheduler is bad input.
 
 from __future__ import annotations
 
+import sys
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -43,27 +44,33 @@ def run_calibration(calibration: Calibration, out: Path, workers: int | None = N
     simulate = MarketSimulator(calibration.base, calibration.bands, calibration.replications)
     progress = Progress(calibration.generations, quiet=quiet)
     if before and not quiet:
-        print(f"resuming: {before} generations stored in {folder.history}", file=__import__("sys").stderr)
+        print(f"resuming: {before} generations stored in {folder.history}", file=sys.stderr)
     used = None
     try:
         with dask_map(workers, scheduler, folder.scratch) as (map_, used):
-            run_abc(calibration.priors, calibration.bands, simulate, folder.history, calibration.population,
-                    calibration.generations, calibration.min_epsilon, calibration.seed, map_, progress)  # fmt: skip
+            try:
+                run_abc(calibration.priors, calibration.bands, simulate, folder.history, calibration.population,
+                        calibration.generations, calibration.min_epsilon, calibration.seed, map_, progress)  # fmt: skip
+            finally:
+                record_session(folder, calibration, before, started, clock, used, scheduler)
             if report:
                 from sim.calibration.report import build_report
 
                 build_report(folder, calibration, map_)
-    finally:
-        after = stored_generations(folder.history)
-        if after > before:
-            folder.add_session({
-                **base_metadata(), "started_utc": started.isoformat(), "finished_utc": utc_now().isoformat(),
-                "wall_time_seconds": round(time.perf_counter() - clock, 1), "workers": used, "scheduler": scheduler,
-                "generations_before": before, "generations_after": after, "seed": calibration.seed,
-                "fingerprint": calibration.fingerprint(),
-            })  # fmt: skip
     after = stored_generations(folder.history)
     return f"{calibration.name}: {after} generations in {folder.history}" + (f"; report: {folder.report}" if report else "")
+
+
+def record_session(folder, calibration, before, started, clock, workers, scheduler) -> None:
+    """Provenance of a session that stored generations (an interrupted one too), in metadata.json."""
+    after = stored_generations(folder.history)
+    if after > before:
+        folder.add_session({
+            **base_metadata(), "started_utc": started.isoformat(), "finished_utc": utc_now().isoformat(),
+            "wall_time_seconds": round(time.perf_counter() - clock, 1), "workers": workers, "scheduler": scheduler,
+            "generations_before": before, "generations_after": after, "seed": calibration.seed,
+            "fingerprint": calibration.fingerprint(),
+        })  # fmt: skip
 
 
 def report_only(out: Path, workers: int | None = None, scheduler: str | None = None) -> str:

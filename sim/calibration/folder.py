@@ -6,6 +6,7 @@
     OUT/posterior.parquet     the last generation: parameters, weight, distance
     OUT/posterior_summary.csv weighted median and 90% credible interval per parameter
     OUT/predictive.parquet    posterior-predictive runs (calibrated and default worlds)
+    OUT/reachability.csv      per fact: the range of model values over every stored particle
     OUT/calibrated.yaml       a full scenario at the posterior median
     OUT/figures/, OUT/report.md
 """

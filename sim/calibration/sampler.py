@@ -14,6 +14,7 @@ previous population) alone: the same with one worker, two, or a cluster.
 
 from __future__ import annotations
 
+import hashlib
 import random
 import time
 from collections.abc import Callable, Iterable
@@ -32,9 +33,21 @@ def slot_seed(seed: int, t: int, index: int) -> np.ndarray:
     return np.random.SeedSequence([seed, t + 1, index]).generate_state(8)
 
 
+_LOADED: dict[bytes, Any] = {}
+
+
+def _load(payload: bytes) -> Any:
+    """The generation's simulate function, unpickled once per process (slots of a generation share it)."""
+    key = hashlib.sha256(payload).digest()
+    if key not in _LOADED:
+        _LOADED.clear()
+        _LOADED[key] = cloudpickle.loads(payload)
+    return _LOADED[key]
+
+
 def particle_task(index: int, payload: bytes, seed: int, t: int) -> tuple[Any, int]:
     """Simulate until slot ``index`` holds one accepted particle; runs on a worker."""
-    simulate_one, sample_factory = cloudpickle.loads(payload)
+    simulate_one, sample_factory = _load(payload)
     np.random.seed(slot_seed(seed, t, index))
     random.seed(int(slot_seed(seed, t, index)[0]))
     sample = sample_factory()
@@ -93,6 +106,8 @@ class StaticSampler(Sampler):
         payload = cloudpickle.dumps((simulate_one, self.sample_factory))
         task = partial(particle_task, payload=payload, seed=self.seed, t=t)
         report = (lambda done: self.on_progress(t, done, n)) if self.on_progress else None
+        if report is not None:
+            report(0)
         results = self.map_(task, range(n), report)
         sample = self._create_empty_sample()
         evaluations = 0
