@@ -61,8 +61,9 @@ class CalibrationFolder:
             )
 
     def initialise(self, calibration: Calibration) -> None:
+        """Write calibration.yaml (again on resume: the stopping rules may have been raised)."""
         self.out.mkdir(parents=True, exist_ok=True)
-        if not self.spec.exists():
+        if True:
             header = f"# resolved calibration {calibration.name}; fingerprint {calibration.fingerprint()}\n"
             text = yaml.safe_dump(calibration.resolved_dict(), sort_keys=False, allow_unicode=True)
             atomic_write(self.spec, (header + text).encode("utf-8"))

@@ -134,13 +134,17 @@ class Calibration:
         }
 
     def fingerprint(self) -> str:
-        """Hash of everything that changes the posterior (not the description or the paths)."""
+        """Hash of everything that changes the stored generations (see `fingerprinted`)."""
         return hashlib.sha256(json.dumps(fingerprinted(self.resolved_dict()), sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
 def fingerprinted(resolved: dict[str, Any]) -> dict[str, Any]:
-    """The part of a resolved calibration the fingerprint covers (paths and prose are not)."""
-    skip = ("description", "scenario", "facts", "predictive_draws")
+    """The part of a resolved calibration the fingerprint covers.
+
+    Paths and prose are not covered, nor the stopping rules (generations, min_epsilon) and the report's
+    draws: they change no stored generation, so a calibration can be extended by raising ``generations``.
+    """
+    skip = ("description", "scenario", "facts", "predictive_draws", "generations", "min_epsilon")
     out = {k: v for k, v in resolved.items() if k not in skip}
     out["bands"] = [{k: b[k] for k in ("id", "low", "high")} for b in resolved.get("bands") or []]
     return out
