@@ -95,13 +95,20 @@ def observed(bands: list[Band]) -> dict[str, float]:
     return {b.id: (b.low + b.high) / 2 for b in bands}
 
 
-def build_abc(priors: list[Prior], bands: list[Band], simulate: Callable, population: int, sampler: StaticSampler) -> pyabc.ABCSMC:
+def build_abc(priors: list[Prior], bands: list[Band], simulate: Callable, population: int, sampler: StaticSampler,
+              resume: bool = False) -> pyabc.ABCSMC:  # fmt: skip
+    """The ABCSMC object; on ``resume`` the first epsilon is the stored last generation's weighted median.
+
+    (pyabc applies ``initial_epsilon`` to the first generation of every ``run()``; infinity there would
+    accept every particle of the first generation after a resume.)
+    """
+    initial = "from_sample" if resume else math.inf
     return pyabc.ABCSMC(
         models=ParticleModel(priors, simulate),
         parameter_priors=prior_distribution(priors),
         distance_function=BandDistance(bands),
         population_size=population,
-        eps=pyabc.QuantileEpsilon(initial_epsilon=math.inf, alpha=ALPHA, weighted=True),
+        eps=pyabc.QuantileEpsilon(initial_epsilon=initial, alpha=ALPHA, weighted=True),
         sampler=sampler,
     )
 
@@ -197,9 +204,9 @@ def run_abc(
     progress = progress or Progress(generations, quiet=True)
     sampler = StaticSampler(map_, seed, on_progress=progress.on_progress)
     sampler.on_generation = progress.on_generation
-    abc = build_abc(priors, bands, simulate, population, sampler)
-    progress.abc = abc
     done = stored_generations(db)
+    abc = build_abc(priors, bands, simulate, population, sampler, resume=done > 0)
+    progress.abc = abc
     if done > 0:
         abc.load(db_url(db), ABC_ID)
     else:

@@ -45,18 +45,16 @@ def run_calibration(calibration: Calibration, out: Path, workers: int | None = N
     progress = Progress(calibration.generations, quiet=quiet)
     if before and not quiet:
         print(f"resuming: {before} generations stored in {folder.history}", file=sys.stderr)
-    used = None
-    try:
-        with dask_map(workers, scheduler, folder.scratch) as (map_, used):
-            try:
-                run_abc(calibration.priors, calibration.bands, simulate, folder.history, calibration.population,
-                        calibration.generations, calibration.min_epsilon, calibration.seed, map_, progress)  # fmt: skip
-            finally:
-                record_session(folder, calibration, before, started, clock, used, scheduler)
-            if report:
-                from sim.calibration.report import build_report
+    with dask_map(workers, scheduler, folder.scratch) as (map_, used):
+        try:
+            run_abc(calibration.priors, calibration.bands, simulate, folder.history, calibration.population,
+                    calibration.generations, calibration.min_epsilon, calibration.seed, map_, progress)  # fmt: skip
+        finally:
+            record_session(folder, calibration, before, started, clock, used, scheduler)
+        if report:
+            from sim.calibration.report import build_report
 
-                build_report(folder, calibration, map_)
+            build_report(folder, calibration, map_)
     after = stored_generations(folder.history)
     return f"{calibration.name}: {after} generations in {folder.history}" + (f"; report: {folder.report}" if report else "")
 
