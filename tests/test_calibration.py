@@ -318,5 +318,6 @@ def test_calibrate_end_to_end_resume_refuse_and_report(tmp_path, capsys):
     (out / "report.md").unlink()
     assert main(["calibrate-report", str(out), "--workers", "1"]) == 0
     assert (out / "report.md").exists()
+    capsys.readouterr()
     assert main(["calibrate-report", str(tmp_path)]) == 2
     assert "not a calibration folder" in error_line(capsys)

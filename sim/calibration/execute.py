@@ -40,7 +40,7 @@ def run_calibration(calibration: Calibration, out: Path, workers: int | None = N
     folder.check_compatible(calibration)
     folder.initialise(calibration)
     before = stored_generations(folder.history)
-    started, clock = utc_now(), time.perf_counter()
+    started, clock, provenance = utc_now(), time.perf_counter(), base_metadata()  # the code as it starts
     simulate = MarketSimulator(calibration.base, calibration.bands, calibration.replications)
     progress = Progress(calibration.generations, quiet=quiet)
     if before and not quiet:
@@ -50,7 +50,7 @@ def run_calibration(calibration: Calibration, out: Path, workers: int | None = N
             run_abc(calibration.priors, calibration.bands, simulate, folder.history, calibration.population,
                     calibration.generations, calibration.min_epsilon, calibration.seed, map_, progress)  # fmt: skip
         finally:
-            record_session(folder, calibration, before, started, clock, used, scheduler)
+            record_session(folder, calibration, before, started, clock, used, scheduler, provenance)
         if report:
             from sim.calibration.report import build_report
 
@@ -59,12 +59,12 @@ def run_calibration(calibration: Calibration, out: Path, workers: int | None = N
     return f"{calibration.name}: {after} generations in {folder.history}" + (f"; report: {folder.report}" if report else "")
 
 
-def record_session(folder, calibration, before, started, clock, workers, scheduler) -> None:
+def record_session(folder, calibration, before, started, clock, workers, scheduler, provenance) -> None:
     """Provenance of a session that stored generations (an interrupted one too), in metadata.json."""
     after = stored_generations(folder.history)
     if after > before:
         folder.add_session({
-            **base_metadata(), "started_utc": started.isoformat(), "finished_utc": utc_now().isoformat(),
+            **provenance, "started_utc": started.isoformat(), "finished_utc": utc_now().isoformat(),
             "wall_time_seconds": round(time.perf_counter() - clock, 1), "workers": workers, "scheduler": scheduler,
             "generations_before": before, "generations_after": after, "seed": calibration.seed,
             "fingerprint": calibration.fingerprint(),
