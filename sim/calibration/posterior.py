@@ -67,11 +67,21 @@ def summary_frame(calibration: Calibration, posterior: pd.DataFrame) -> pd.DataF
 
 
 def generations_frame(db) -> pd.DataFrame:
-    """Per generation: epsilon, particles, simulations, acceptance rate, wall time."""
-    pops = history(db).get_all_populations()
+    """Per generation: epsilon, particles, simulations, acceptance rate, effective sample size, wall time.
+
+    The effective sample size 1 / sum(w^2) of the normalised weights says how many particles the weighted
+    posterior is worth: far below the population when a few particles carry most of the weight.
+    """
+    h = history(db)
+    pops = h.get_all_populations()
     pops = pops[pops.t >= 0].copy()
     pops["acceptance_rate"] = pops["particles"] / pops["samples"]
-    return pops[["t", "epsilon", "particles", "samples", "acceptance_rate", "wall_time"]].reset_index(drop=True)
+    ess = []
+    for t in pops["t"]:
+        w = np.asarray(h.get_distribution(m=0, t=int(t))[1], float)
+        ess.append(float(w.sum() ** 2 / np.sum(w**2)))
+    pops["ess"] = ess
+    return pops[["t", "epsilon", "particles", "samples", "acceptance_rate", "ess", "wall_time"]].reset_index(drop=True)
 
 
 def median_values(calibration: Calibration, summary: pd.DataFrame) -> dict[str, Any]:
