@@ -28,6 +28,7 @@ SUBCOMMANDS = {
     "sweep-report": ("sim.sweep.cli", "sweep_report_main"),
     "calibrate": ("sim.calibration.cli", "calibrate_main"),
     "calibrate-report": ("sim.calibration.cli", "calibrate_report_main"),
+    "validate": ("sim.validation.cli", "validate_main"),
 }
 
 

@@ -52,8 +52,10 @@ def headline(found: Lead | None, window: str) -> str:
     )
 
 
-def write_report(path: Path, scenario, summary: pd.DataFrame, stats: pd.DataFrame, figures: dict, metadata: dict) -> Path:
-    """Headline comparison, the summary statistics and every figure."""
+def write_report(
+    path: Path, scenario, summary: pd.DataFrame, stats: pd.DataFrame, figures: dict, metadata: dict, tables=None
+) -> Path:
+    """Headline comparison, the summary statistics, every figure and (given the run's tables) published figures."""
     crossover = summary.groupby("replication")["crossover_day"].first()
     lines = [
         f"# {scenario.name}",
@@ -80,6 +82,10 @@ def write_report(path: Path, scenario, summary: pd.DataFrame, stats: pd.DataFram
     for key, figure in figures.items():
         rel = Path(figure).relative_to(path.parent)
         lines += [f"### {FIGURE_CAPTIONS.get(key, key)}", "", f"![{key}]({rel.as_posix()})", ""]
+    if tables is not None:
+        from sim.validation import report_section
+
+        lines += [report_section(tables)]
     lines += [
         "## Provenance",
         "",

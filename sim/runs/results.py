@@ -95,7 +95,7 @@ def write_results(final: Path, scenario: Scenario, reps: list[Replication], meta
         figures = write_run_figures(
             partial / "figures", tables["firms"], tables["platform"], tables["cascades"], reps[0].follow_maps, names
         )
-        write_report(partial / "report.md", scenario, tables["summary"], stats, figures, metadata)
+        write_report(partial / "report.md", scenario, tables["summary"], stats, figures, metadata, tables=tables)
         (partial / "metadata.json").write_text(json.dumps(metadata, indent=2, default=str) + "\n")
         os.rename(partial, final)
     except BaseException:

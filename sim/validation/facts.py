@@ -28,6 +28,9 @@ Text = Annotated[str, Field(min_length=1)]
 
 
 def _to_pair(value: Any) -> Any:
+    """A range comes from YAML as a list of two numbers."""
+    if isinstance(value, (list, tuple)) and len(value) != 2:
+        raise PydanticCustomError("not_a_pair", "must be a pair [low, high]", {"got": list(value)})
     return tuple(value) if isinstance(value, list) else value
 
 

@@ -154,7 +154,8 @@ _last_fit: list = [None, None]  # [cascades table, its fit]: the exponent and it
 
 
 def _popularity_fit(tables: Tables):
-    """Discrete power-law fit (Clauset-Shalizi-Newman, package powerlaw) to 1 + shares of every item."""
+    """(alpha, its standard error, x_min): discrete power-law fit (Clauset-Shalizi-Newman, package
+    powerlaw) to 1 + shares of every item; None when too few items were shared."""
     items = tables["cascades"]
     if _last_fit[0] is items:
         return _last_fit[1]
@@ -172,8 +173,9 @@ def _fit_popularity(tables: Tables):
     if np.count_nonzero(popularity > 1) < MIN_TAIL_ITEMS or np.unique(popularity).size < 3:
         return None
     with warnings.catch_warnings(), np.errstate(all="ignore"):
-        warnings.simplefilter("ignore")
-        return powerlaw.Fit(popularity, discrete=True, verbose=False)
+        warnings.simplefilter("ignore")  # powerlaw warns about its optimiser's start values
+        fit = powerlaw.Fit(popularity, discrete=True, verbose=False)
+        return float(fit.power_law.alpha), float(fit.power_law.standard_err), float(fit.xmin)
 
 
 @quantity(
@@ -184,7 +186,7 @@ def _fit_popularity(tables: Tables):
 )
 def popularity_tail_exponent(tables: Tables) -> float:
     fit = _popularity_fit(tables)
-    return float(fit.power_law.alpha) if fit is not None else float("nan")
+    return fit[0] if fit is not None else float("nan")
 
 
 @quantity(
@@ -194,15 +196,15 @@ def popularity_tail_exponent(tables: Tables) -> float:
 )
 def popularity_tail_exponent_se(tables: Tables) -> float:
     fit = _popularity_fit(tables)
-    return float(fit.power_law.sigma) if fit is not None else float("nan")
+    return fit[1] if fit is not None else float("nan")
 
 
 @quantity(
     "share of active users",
     "users who unfollowed at least one firm in the last 51 days / users who followed at least one firm "
     "at some time in those 51 days",
-    "scale-free, but users here follow at most the few simulated firms (background pages are never "
-    "unfollowed), where Twitter users follow dozens of accounts",
+    "scale-sensitive: budgets and ad counts are absolute, so a larger world has a smaller share of users "
+    "touched (and fatigued) by each firm; users can unfollow only the few simulated firms",
 )
 def unfollow_share_51d(tables: Tables) -> float:
     events = tables["follow_events"]

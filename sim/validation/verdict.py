@@ -16,9 +16,9 @@ VALIDATION_COLUMNS = (
 
 
 def verdict(value: float, low: float, high: float) -> str:
-    """'inside' when low <= value <= high, else 'below' or 'above'; 'n/a' for NaN."""
+    """'inside' when low <= value <= high, else 'below' or 'above'; 'unmeasured' for NaN (a word CSV readers keep)."""
     if value is None or math.isnan(value):
-        return "n/a"
+        return "unmeasured"
     if value < low:
         return "below"
     if value > high:
@@ -27,12 +27,12 @@ def verdict(value: float, low: float, high: float) -> str:
 
 
 def ratio_to_bound(value: float, low: float, high: float) -> float:
-    """value / the nearest bound it misses: > 1 above the range, < 1 below it, 1 inside, NaN for NaN.
+    """value / the nearest bound it misses: > 1 above the range, < 1 below it, 1 inside, NaN when unmeasured.
 
     Below a zero low bound (only possible for a negative value) the ratio is -inf.
     """
     found = verdict(value, low, high)
-    if found == "n/a":
+    if found == "unmeasured":
         return float("nan")
     if found == "inside":
         return 1.0

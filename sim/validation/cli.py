@@ -1,0 +1,146 @@
+"""``python run.py validate``: run a scenario's replications and set them against published figures.
+
+Bad input (a bad facts file, scenario, override or output folder) ends in
+one line on stderr and exit status 2 before anything runs (the dispatcher
+in `sim.cli` prints it). The results folder is written atomically, with
+provenance as for scenario runs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+
+import yaml
+
+from sim.cli import DEFAULT_SCENARIO, BadInput, OneLineParser, resolve_scenario
+from sim.runs.provenance import base_metadata, utc_now
+from sim.scenario import scenario_hash
+from sim.validation.facts import DEFAULT_FACTS, FactTable, load_facts
+from sim.validation.quantities import QUANTITIES
+
+DEFAULT_ROOT = Path("results") / "validation"
+
+
+def validate_parser() -> OneLineParser:
+    parser = OneLineParser(
+        prog="python run.py validate",
+        description=(
+            "Run a scenario's replications and compare the model with published figures (organic reach, "
+            "feed share shown, engagement, cascades, popularity tail, unfollowing, ad action rate, follower "
+            "growth): validation.csv, a figure, report.md and provenance in a results folder."
+        ),
+        epilog="Example: python run.py validate scenarios/duel.yaml --replications 4 --workers 2",
+    )
+    parser.add_argument("scenario", nargs="?", default=str(DEFAULT_SCENARIO),
+                        help=f"scenario YAML file (default: {DEFAULT_SCENARIO})")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                        help="override a scenario value, e.g. attention_mean=10; repeatable")
+    parser.add_argument("--replications", type=int, help="number of replications (default: the scenario's)")
+    parser.add_argument("--seed", type=int, help="base seed; replication r uses a seed derived from (seed, r)")
+    parser.add_argument("--workers", type=int, default=None,
+                        help="worker processes (default: min(replications, CPU cores)); results do not depend on it")
+    parser.add_argument("--facts", type=Path, default=None, metavar="FILE",
+                        help=f"facts file in the format of {DEFAULT_FACTS.relative_to(DEFAULT_FACTS.parents[2])} "
+                        "(default: that file)")
+    parser.add_argument("--out", type=Path, default=None, metavar="DIR",
+                        help=f"results folder (default: {DEFAULT_ROOT}/<scenario>/<UTC timestamp>-<config hash>/)")
+    parser.add_argument("--list", action="store_true", help="print the fact ids and the model quantities, then exit")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar and no table")
+    return parser  # fmt: skip
+
+
+def print_list(facts: FactTable) -> None:
+    """The facts (id, quantity, range, source) and every model quantity with its definition."""
+    print("facts:")
+    for fact in facts.facts:
+        print(f"  {fact.id:<20} {fact.quantity:<34} [{fact.low:g}, {fact.high:g}]  {fact.source.authors}, {fact.source.year}")
+    print("model quantities:")
+    for q in QUANTITIES.values():
+        print(f"  {q.name:<34} ({q.unit}) {q.description}")
+
+
+def validate_main(argv: list[str]) -> int:
+    """Parse, check every input, run, write the folder, print where it is."""
+    from sim.runs.results import OutputError, check_writable
+
+    args = validate_parser().parse_args(argv)
+    facts = load_facts(args.facts)
+    if args.list:
+        print_list(facts)
+        return 0
+    scenario = resolve_scenario(args.scenario, args.overrides, args.seed, args.replications)
+    if args.workers is not None and args.workers < 1:
+        raise BadInput(f"--workers: must be at least 1 (got {args.workers})")
+    started = utc_now()
+    folder = args.out or DEFAULT_ROOT / scenario.name / f"{started:%Y%m%dT%H%M%SZ}-{scenario_hash(scenario)}"
+    try:
+        check_writable(folder)
+    except OutputError as err:
+        raise BadInput(str(err)) from None
+    workers = args.workers or min(scenario.replications, os.cpu_count() or 1)
+    quiet = args.quiet or not sys.stderr.isatty()
+    final = execute_validation(scenario, facts, folder, workers, quiet, started)
+    if not args.quiet:
+        import pandas as pd
+
+        table = pd.read_csv(final / "validation.csv")
+        print(table[["fact", "model_mean", "ci_low", "ci_high", "range_low", "range_high", "verdict"]]
+              .to_string(index=False, float_format=lambda x: f"{x:.4g}"))  # fmt: skip
+    print(final)
+    return 0
+
+
+def execute_validation(scenario, facts: FactTable, folder: Path, workers: int, quiet: bool, started) -> Path:
+    """Run the replications with a progress bar, compute the quantities, write the folder atomically."""
+    from tqdm import tqdm
+
+    from sim.runs.results import _atomic_folder, combine
+    from sim.runs.runner import replication_seed, run_replications
+    from sim.validation.figure import plot_validation
+    from sim.validation.quantities import quantities_by_replication
+    from sim.validation.report import write_validation_report
+    from sim.validation.verdict import compare
+
+    clock = time.perf_counter()
+    with tqdm(total=scenario.replications, desc=f"validate {scenario.name}", unit="rep", disable=quiet) as bar:
+        reps = run_replications(
+            scenario.model_kwargs(), scenario.seed, scenario.replications, workers, on_done=lambda _: bar.update()
+        )
+    values = quantities_by_replication(combine(reps), facts.quantities())
+    table = compare(facts, values)
+    metadata = {
+        "command": "validate",
+        "scenario": scenario.name,
+        "seed": scenario.seed,
+        "replications": scenario.replications,
+        "replication_seeds": [replication_seed(scenario.seed, r) for r in range(scenario.replications)],
+        "workers": workers,
+        **base_metadata(),
+        "started_utc": started.isoformat(),
+        "finished_utc": utc_now().isoformat(),
+        "wall_time_seconds": time.perf_counter() - clock,
+        "wall_time_per_replication": [round(r.wall_time, 3) for r in reps],
+    }
+    partial = _atomic_folder(folder)
+    try:
+        (partial / "config.yaml").write_text(
+            yaml.safe_dump(scenario.resolved_dict(), sort_keys=False, allow_unicode=True)
+        )
+        (partial / "facts.yaml").write_text(
+            yaml.safe_dump(facts.model_dump(mode="json"), sort_keys=False, allow_unicode=True)
+        )
+        values.to_csv(partial / "quantities.csv", index=False)
+        table.to_csv(partial / "validation.csv", index=False)
+        figure = plot_validation(table, partial / "validation.png", f"{scenario.name} against published figures")
+        write_validation_report(partial / "report.md", scenario, table, facts, figure, metadata)
+        (partial / "metadata.json").write_text(json.dumps(metadata, indent=2, default=str) + "\n")
+        os.rename(partial, folder)
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
+    return folder
