@@ -26,6 +26,8 @@ SUBCOMMANDS = {
     "viz": ("sim.viz.server", "viz_main"),
     "sweep": ("sim.sweep.cli", "sweep_main"),
     "sweep-report": ("sim.sweep.cli", "sweep_report_main"),
+    "calibrate": ("sim.calibration.cli", "calibrate_main"),
+    "calibrate-report": ("sim.calibration.cli", "calibrate_report_main"),
     "validate": ("sim.validation.cli", "validate_main"),
     "study": ("sim.study.cli", "study_main"),
     "study-report": ("sim.study.cli", "study_report_main"),

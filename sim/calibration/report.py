@@ -1,0 +1,205 @@
+"""A calibration's report from its history.db: posterior tables, figures, calibrated.yaml, report.md.
+
+Runs at any time, mid-run too: it uses the last finished generation and
+says which one. The posterior-predictive runs (see `sim.calibration.
+predictive`) answer the project's question inside the calibrated region.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from sim.calibration import figures
+from sim.calibration.engine import ALPHA
+from sim.calibration.facts import MISSING_PENALTY
+from sim.calibration.folder import CalibrationFolder, write_parquet, write_text
+from sim.calibration.posterior import LEVEL, generations_frame, median_values, posterior_frame, reachability, summary_frame
+from sim.calibration.predictive import answer, duel_firms, predictive_frame
+from sim.calibration.spec import Calibration
+from sim.runs.provenance import git_state
+from sim.scenario import load_scenario
+
+
+def build_report(folder: CalibrationFolder, calibration: Calibration, map_) -> Path:
+    """Write every derived file of the calibration folder; returns report.md."""
+    posterior = posterior_frame(calibration, folder.history)
+    write_parquet(folder.posterior, posterior)
+    summary = summary_frame(calibration, posterior)
+    tmp = folder.summary.with_name(".posterior_summary.csv.tmp")
+    summary.to_csv(tmp, index=False)
+    tmp.replace(folder.summary)
+    generations = generations_frame(folder.history)
+    calibrated = calibrated_scenario(calibration, summary, generations, folder)
+    cached = pd.read_parquet(folder.predictive) if folder.predictive.exists() else None
+    predictive = predictive_frame(calibration, posterior, map_, cached)
+    write_parquet(folder.predictive, predictive)
+    folder.figures.mkdir(parents=True, exist_ok=True)
+    made = {
+        "marginals": figures.marginals(calibration, posterior, folder.figures / "marginals.png"),
+        "pairwise": figures.pairwise(calibration, posterior, folder.figures / "pairwise.png"),
+        "epsilon": figures.epsilon_acceptance(generations, folder.figures / "epsilon_acceptance.png", calibration.name),
+        "predictive": figures.predictive_validation(calibration, predictive, folder.figures / "predictive_validation.png"),
+    }
+    reach = reachability(calibration, folder.history)
+    reach.to_csv(folder.out / "reachability.csv", index=False)
+    text = report_text(calibration, folder, posterior, summary, generations, predictive, calibrated, made, reach)
+    write_text(folder.report, text)
+    return folder.report
+
+
+def calibrated_scenario(calibration: Calibration, summary: pd.DataFrame, generations: pd.DataFrame,
+                        folder: CalibrationFolder) -> dict[str, Any]:  # fmt: skip
+    """The base configuration at the posterior medians, as a runnable scenario file (checked by loading it)."""
+    values = median_values(calibration, summary)
+    config = json.loads(json.dumps(calibration.base))
+    for key, value in values.items():
+        parts = key.split(".")
+        if parts[0] == "firms":
+            next(f for f in config["firms"] if f["name"] == parts[1])[parts[2]] = value
+        else:
+            config[key] = value
+    last = generations.iloc[-1]
+    done = len(generations)
+    planned = calibration.generations
+    status = "finished" if planned is None or done >= planned else f"PARTIAL: {done} of {planned} generations"
+    description = (
+        f"The duel world calibrated by ABC-SMC ({calibration.name}, {status}): "
+        + ", ".join(f"{k} = {v:g}" for k, v in values.items())
+        + f" (weighted posterior medians of generation {done}, epsilon {last['epsilon']:.4g}) against the facts "
+        + ", ".join(b.id for b in calibration.bands)
+        + f". Seed {calibration.seed}, population {calibration.population}, fingerprint {calibration.fingerprint()}, "
+        + f"git {git_state()['git_revision']}, written {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC from "
+        + f"{folder.history}. Not a new default: the spec's defaults are unchanged."
+    )
+    scenario = {"name": f"{calibration.name}_calibrated", "description": description, "seed": 42, "replications": 10, **config}
+    text = yaml.safe_dump(scenario, sort_keys=False, allow_unicode=True, width=100)
+    write_text(folder.calibrated, text)
+    load_scenario(folder.calibrated)  # the file must run with `python run.py`
+    return scenario
+
+
+def _fmt(x: float) -> str:
+    if x is None or (isinstance(x, float) and not np.isfinite(x)):
+        return "n/a"
+    return f"{x:.3g}"
+
+
+def _table(frame: pd.DataFrame) -> str:
+    cols = list(frame.columns)
+    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    for row in frame.itertuples(index=False):
+        lines.append("| " + " | ".join(_fmt(v) if isinstance(v, (float, np.floating)) else str(v) for v in row) + " |")
+    return "\n".join(lines)
+
+
+def fact_table(calibration: Calibration, predictive: pd.DataFrame) -> pd.DataFrame:
+    rows = []
+    for band in calibration.bands:
+        row: dict[str, Any] = {"fact": band.id, "band": f"{band.low:g} to {band.high:g}"}
+        for world in ("calibrated", "default"):
+            v = predictive.loc[predictive["world"] == world, band.id].to_numpy(float)
+            finite = v[np.isfinite(v)]
+            row[f"{world} median"] = float(np.median(finite)) if len(finite) else np.nan
+            row[f"{world} inside"] = f"{np.mean((finite >= band.low) & (finite <= band.high)):.0%}" if len(finite) else "n/a"
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def report_text(calibration, folder, posterior, summary, generations, predictive, calibrated, made, reach) -> str:
+    done, planned = len(generations), calibration.generations
+    status = "finished" if planned is None or done >= planned else f"**partial**: {done} of {planned} generations stored"
+    push, dialogue = duel_firms(predictive)
+    ans = answer(predictive).set_index("world")
+    sessions = folder.sessions()
+    wall = sum(s.get("wall_time_seconds", 0) for s in sessions)
+    rel = {k: Path(v).relative_to(folder.out).as_posix() for k, v in made.items()}
+    cal, dft = ans.loc["calibrated"], ans.loc["default"]
+    lines = [
+        f"# Calibration {calibration.name}",
+        "",
+        f"Status: {status}; the posterior below is generation {done} "
+        f"(epsilon {generations['epsilon'].iloc[-1]:.4g}, {int(generations['samples'].sum())} simulations in all, "
+        f"sampling wall time {wall / 60:.1f} min over {len(sessions)} session(s)).",
+        "",
+        "## What was calibrated, against what",
+        "",
+        f"Parameters (priors uniform over the bounds; log-uniform where marked) of the world "
+        f"`{calibration.scenario}` with overrides {calibration.overrides}, against the facts:",
+        "",
+        _table(pd.DataFrame([{"fact": b.id, "band": f"{b.low:g} to {b.high:g}", "model quantity": b.quantity,
+                              "source": b.source} for b in calibration.bands])),  # fmt: skip
+        "",
+        "Distance: the sum over facts of the distance outside each band in band widths (0 inside; a "
+        f"quantity the run cannot compute counts {MISSING_PENALTY:g}). Epsilon: infinity in generation 1 (the "
+        f"prior sample), then the weighted {ALPHA:.0%} quantile (median) of the previous generation's distances.",
+        "",
+        "## Posterior",
+        "",
+        _table(summary.rename(columns={"ci_low": f"{LEVEL:.0%} CI low", "ci_high": f"{LEVEL:.0%} CI high"})),
+        "",
+        f"![marginals]({rel['marginals']})",
+        "",
+        f"![pairwise]({rel['pairwise']})",
+        "",
+        "## Generations",
+        "",
+        _table(generations.assign(t=generations["t"] + 1).rename(columns={"t": "generation"})),
+        "",
+        f"![epsilon and acceptance]({rel['epsilon']})",
+        "",
+        "## Posterior-predictive check against the facts",
+        "",
+        f"{int(ans.loc['calibrated', 'runs'])} runs at particles drawn from the posterior by weight, and the default "
+        "world (no calibrated values) at the same seeds. 'inside': share of runs inside the band.",
+        "",
+        _table(fact_table(calibration, predictive)),
+        "",
+        f"![posterior-predictive validation]({rel['predictive']})",
+        "",
+        "## Which facts the model reaches inside the priors",
+        "",
+        f"Every particle stored in history.db ({int(reach['particles'].iloc[0])} in all; generation 1 is "
+        f"{int(generations['particles'].iloc[0])} draws from the prior): the range of each fact's model value and how "
+        "many particles were inside its band. A fact no particle reached, with the prior sample's range entirely on one "
+        "side, is one the model cannot meet anywhere inside the priors (up to the sample's resolution).",
+        "",
+        _table(reach),
+        "",
+        "## The question inside the calibrated region",
+        "",
+        f"Does push ({push}) lose reach to dialogue ({dialogue})? Same seeds in both worlds; intervals: "
+        "95% Jeffreys for the probability, 5-95% predictive quantiles over runs for gaps and crossover.",
+        "",
+        "| | calibrated region | default world |",
+        "|---|---|---|",
+        f"| P({dialogue} late reach > {push}'s) | {cal.p_dialogue_wins_late:.2f} ({cal.p_low:.2f} to {cal.p_high:.2f}) "
+        f"| {dft.p_dialogue_wins_late:.2f} ({dft.p_low:.2f} to {dft.p_high:.2f}) |",
+        f"| early gap ({dialogue} - {push}, mean daily reach, days 1-30) | {cal.early_gap_mean:.1f} "
+        f"({cal.early_gap_q05:.1f} to {cal.early_gap_q95:.1f}) | {dft.early_gap_mean:.1f} "
+        f"({dft.early_gap_q05:.1f} to {dft.early_gap_q95:.1f}) |",
+        f"| late gap (last 90 days) | {cal.late_gap_mean:.1f} ({cal.late_gap_q05:.1f} to {cal.late_gap_q95:.1f}) "
+        f"| {dft.late_gap_mean:.1f} ({dft.late_gap_q05:.1f} to {dft.late_gap_q95:.1f}) |",
+        f"| runs with a crossover | {cal.crossover_share:.0%} | {dft.crossover_share:.0%} |",
+        f"| crossover day (median, 5-95%) | {_fmt(cal.crossover_median)} ({_fmt(cal.crossover_q05)} to "
+        f"{_fmt(cal.crossover_q95)}) | {_fmt(dft.crossover_median)} ({_fmt(dft.crossover_q05)} to {_fmt(dft.crossover_q95)}) |",
+        "",
+        f"`calibrated.yaml` holds the scenario at the posterior medians; run it with `python run.py {folder.calibrated}`.",
+        "",
+        "## Provenance",
+        "",
+        f"Calibration fingerprint {calibration.fingerprint()}; seed {calibration.seed}; git {git_state()['git_revision']}; "
+        f"report written {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC. Sessions (metadata.json):",
+        "",
+    ]
+    for s in sessions:
+        lines.append(f"- {s.get('started_utc')} to {s.get('finished_utc')}: generations {s.get('generations_before')} "
+                     f"-> {s.get('generations_after')}, {s.get('wall_time_seconds')} s, {s.get('workers')} workers, "
+                     f"git {s.get('git_revision')}{' (dirty)' if s.get('git_dirty') else ''}")  # fmt: skip
+    return "\n".join(lines) + "\n"
