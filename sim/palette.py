@@ -26,14 +26,15 @@ def firm_colours(names: Iterable[str]) -> dict[str, str]:
 
     The colour of a name depends only on the set of names, not on their
     order: named firms first, then the others in sorted order, each taking
-    its CRC-32 slot of `OTHERS` or the next free one.
+    its CRC-32 slot of `OTHERS` or the next free one (and, when all of
+    `OTHERS` are taken, a named firm's colour that no firm here uses).
     """
     names = list(dict.fromkeys(names))
     chosen = {name: NAMED[name] for name in names if name in NAMED}
     used = set(chosen.values())
     for name in sorted(n for n in names if n not in NAMED):
         start = zlib.crc32(name.encode("utf-8")) % len(OTHERS)
-        free = [OTHERS[(start + k) % len(OTHERS)] for k in range(len(OTHERS))]
+        free = [*(OTHERS[(start + k) % len(OTHERS)] for k in range(len(OTHERS))), *NAMED.values()]
         colour = next((c for c in free if c not in used), OTHERS[start])  # more firms than colours: share
         chosen[name] = colour
         used.add(colour)

@@ -49,7 +49,7 @@ def mean_band(
         return wide.index, mean, None, None, n
     half = stats.t.ppf(0.975, n - 1) * wide.std(axis=1, ddof=1).to_numpy() / np.sqrt(n)
     low, high = bounds
-    return wide.index, mean, np.maximum(mean - half, low), np.minimum(mean + half, high), n
+    return wide.index, mean, np.clip(mean - half, low, high), np.clip(mean + half, low, high), n
 
 
 def band_note(n: int) -> str | None:

@@ -71,7 +71,7 @@ def t_interval(
     sd = float(values.std(ddof=1))
     half = float(stats.t.ppf(0.5 + level / 2, n - 1) * sd / np.sqrt(n))
     low, high = bounds
-    return (mean, sd, float(max(mean - half, low)), float(min(mean + half, high)), n)
+    return (mean, sd, float(np.clip(mean - half, low, high)), float(np.clip(mean + half, low, high)), n)
 
 
 def _row(firm: str, metric: str, values: np.ndarray, population, steps) -> dict:
