@@ -225,7 +225,8 @@ def plot_follow_maps(maps: dict[int, np.ndarray], path: Path, names: list[str]) 
     legend = [Patch(color=colours[0], label="follows none")]
     legend += [Patch(color=colours[1 << k], label=f"follows {name}") for k, name in enumerate(names)]
     if len(names) > 1:
-        legend.append(Patch(color=colours[-1], label="follows all" if len(names) > 2 else "follows both"))
+        legend.append(Patch(color=colours[-1], label="follows all (other pairs: mean colours)" if len(names) > 2
+                            else "follows both"))  # fmt: skip
     fig.legend(handles=legend, loc="lower center", ncol=len(legend), frameon=False)
     fig.suptitle("Who follows whom at the end of the day (replication 0)")
     fig.tight_layout(rect=(0, 0.1, 1, 0.95))
