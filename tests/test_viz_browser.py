@@ -33,7 +33,8 @@ with warnings.catch_warnings():  # Mesa 3.3.1's own ComponentsView trips Solara'
 from sim.scenario import PRESETS, ScenarioError, load_scenario
 from tools.browser import DemoPage, DemoServer, browser_missing, chromium
 from sim.viz.components import FollowMap
-from sim.viz.draw import NOBODY, PlotCanvas, Series, firm_colour, map_colours, map_png, mixed_colour, rgb
+from sim.palette import NAMED, mixed_colour
+from sim.viz.draw import NOBODY, PlotCanvas, Series, map_colours, map_png, rgb
 from sim.viz.demo import CLASSROOM, REPO_ROOT, demo_model_class, demo_scenario, model_params, release
 from sim.viz.server import configure_solara, local_assets_dir, viz_main
 
@@ -144,16 +145,17 @@ def test_map_colours_follow_the_follow_layers():
     b[:] = False
     a[:10], b[5:15] = True, True  # x 0-4 broadcast only, 5-9 both, 10-14 dialogue only, the rest neither
     colours = map_colours(model, "follows")
-    expected = {0: firm_colour(0), 5: mixed_colour([0, 1]), 10: firm_colour(1), 20: NOBODY}
+    red, blue = NAMED["broadcast"], NAMED["dialogue"]  # the shared palette, keyed by name
+    expected = {0: red, 5: mixed_colour([red, blue]), 10: blue, 20: NOBODY}
     for x, colour in expected.items():
         assert (colours[x] == rgb(colour).astype(np.uint8)).all(), x
-    assert mixed_colour([0, 1]) not in (firm_colour(0), firm_colour(1), NOBODY)
+    assert mixed_colour([red, blue]) not in (red, blue, NOBODY)
 
     trust = layers["trust_dialogue"].data
     trust[:] = 0.3
     trust[3, 4] = 1.0
     shaded = map_colours(model, "trust", firm=1)
-    assert (shaded[3, 4] == rgb(firm_colour(1)).astype(np.uint8)).all()  # full trust: the firm's colour
+    assert (shaded[3, 4] == rgb(blue).astype(np.uint8)).all()  # full trust: the firm's colour
     assert shaded[0, 0].sum() > shaded[3, 4].sum()  # less trust: paler
     assert map_png(model, "reached today").startswith(b"\x89PNG")
 

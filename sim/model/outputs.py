@@ -6,6 +6,8 @@ and the tests compute early and late reach and the crossover day the same way.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
@@ -43,26 +45,53 @@ def late_reach(reach: pd.DataFrame) -> pd.Series:
     return reach.iloc[-LATE_DAYS:].mean()
 
 
-def crossover_day(reach: pd.DataFrame) -> float:
-    """First day of the final leader's unbroken lead, on 14-day trailing means.
+@dataclass(frozen=True)
+class Crossover:
+    """Who overtook whom for good, and on which day (a pair metric: one value per run, not per firm).
 
-    The final leader is the firm strictly ahead on the last day. The value is
-    defined only if that leader was behind or tied at some earlier day;
-    otherwise (or with a tie on the last day) it is NaN.
+    ``day`` is NaN when no firm overtakes for good; ``leader`` is then the
+    final leader if there is one (else None) and ``overtaken`` is None.
+    """
+
+    day: float
+    leader: str | None
+    overtaken: str | None
+
+
+def crossover(reach: pd.DataFrame) -> Crossover:
+    """The crossover of a run with any number of firms, on 14-day trailing means of daily reach.
+
+    The final leader is the firm strictly ahead of every other firm on the
+    last day. The crossover day is the first day of its unbroken lead over
+    all of them to the end of the run: the day after the last day on which
+    it was not strictly ahead of every other firm. It is defined only if
+    such a day exists (the leader was behind or tied at some point), and
+    not with a tie on the last day or fewer than two firms. With two firms
+    this is the spec's rule (one firm's trailing mean overtakes the
+    other's for good); with three or more, the final leader has to pass
+    every rival, and ``overtaken`` names the one that was ahead of it (or
+    tied, the highest) on the day before the crossover.
     """
     if reach.shape[1] < 2 or reach.empty:
-        return float("nan")
+        return Crossover(float("nan"), None, None)
     trailing = reach.rolling(TRAILING_DAYS, min_periods=1).mean().to_numpy()
-    last = trailing[-1]
-    leader = int(np.argmax(last))
+    leader = int(np.argmax(trailing[-1]))
     others = np.delete(trailing, leader, axis=1)
     leads = trailing[:, leader] > others.max(axis=1)
     if not leads[-1]:
-        return float("nan")
+        return Crossover(float("nan"), None, None)
+    name = str(reach.columns[leader])
     behind = np.flatnonzero(~leads)
     if behind.size == 0:
-        return float("nan")
-    return float(reach.index[behind[-1] + 1])
+        return Crossover(float("nan"), name, None)
+    rivals = [str(c) for k, c in enumerate(reach.columns) if k != leader]
+    overtaken = rivals[int(np.argmax(others[behind[-1]]))]
+    return Crossover(float(reach.index[behind[-1] + 1]), name, overtaken)
+
+
+def crossover_day(reach: pd.DataFrame) -> float:
+    """The crossover day of a run (see `crossover`); NaN when no firm overtakes for good."""
+    return crossover(reach).day
 
 
 def run_summary(firm_table: pd.DataFrame, cascades: pd.DataFrame | None = None) -> pd.DataFrame:

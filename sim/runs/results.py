@@ -82,7 +82,8 @@ def write_results(final: Path, scenario: Scenario, reps: list[Replication], meta
     partial = _atomic_folder(final)
     try:
         tables = combine(reps)
-        stats = summary_stats(tables["summary"])
+        population = scenario.width * scenario.height
+        stats = summary_stats(tables["summary"], population=population, steps=scenario.steps)
         (partial / "config.yaml").write_text(
             yaml.safe_dump(scenario.resolved_dict(), sort_keys=False, allow_unicode=True)
         )
@@ -93,7 +94,8 @@ def write_results(final: Path, scenario: Scenario, reps: list[Replication], meta
         stats.to_csv(partial / "summary_stats.csv", index=False)
         names = reps[0].firm_names
         figures = write_run_figures(
-            partial / "figures", tables["firms"], tables["platform"], tables["cascades"], reps[0].follow_maps, names
+            partial / "figures", tables["firms"], tables["platform"], tables["cascades"], reps[0].follow_maps, names,
+            population,
         )
         write_report(partial / "report.md", scenario, tables["summary"], stats, figures, metadata, tables=tables)
         (partial / "metadata.json").write_text(json.dumps(metadata, indent=2, default=str) + "\n")

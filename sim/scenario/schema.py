@@ -271,6 +271,9 @@ class FirmSpec(FirmParams):
         return {**PRESETS[preset], **data}
 
 
+MAX_FIRMS = 10  # each firm its own colour in every figure (sim.palette), and small follow-pattern tables (2^F)
+
+
 def _default_firms() -> list[FirmSpec]:
     return [FirmSpec.model_validate(firm) for firm in DEFAULT_FIRMS]
 
@@ -286,6 +289,9 @@ class ModelConfig(ModelParams):
     def _check_consistency(self) -> ModelConfig:
         """Cross-field rules: unique firm names, homes on the grid, enough users for weak ties."""
         problems: list[tuple[tuple, str, Any]] = []
+        if len(self.firms) > MAX_FIRMS:
+            problems.append(((), f"must list at most {MAX_FIRMS} firms, so that each has its own colour in the "
+                             "figures and the follow maps stay exact", len(self.firms)))  # fmt: skip
         seen: set[str] = set()
         for k, firm in enumerate(self.firms):
             if firm.name in seen:
@@ -315,7 +321,7 @@ class ModelConfig(ModelParams):
             )
         if problems:
             loc, message, got = problems[0]
-            if loc[0] != "weak_ties":
+            if loc[:1] != ("weak_ties",):
                 loc = ("firms", *loc)
             raise PydanticCustomError(
                 "inconsistent",

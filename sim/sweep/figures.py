@@ -1,7 +1,9 @@
 """Figures of a sweep: Sobol' bars, the Morris mu*-sigma plane, grid heatmaps and winner maps.
 
 Grid maps use the grid's own values as evenly spaced cells (ticks show the
-values); the tie contour (late-reach gap = 0) is drawn by linear
+values). Colour bars that change sign are symmetric about zero (white) and
+carry the output's unit; cells without a value are grey with a legend entry
+saying why; cell labels switch to white on dark colours. The tie contour (late-reach gap = 0) is drawn by linear
 interpolation between neighbouring grid points, which is the same curve in
 value coordinates. With a third parameter, one panel per value; further
 parameters are averaged over, and the title says so.
@@ -18,10 +20,12 @@ import matplotlib.ticker  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
-from matplotlib.colors import LinearSegmentedColormap, ListedColormap, Normalize, TwoSlopeNorm  # noqa: E402
+from matplotlib.colors import LinearSegmentedColormap, ListedColormap, Normalize, to_rgb  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 
-from sim.runs.figures import NONE_COLOUR, firm_colours  # noqa: E402
+from sim.palette import NONE as NONE_COLOUR  # noqa: E402
+from sim.palette import firm_colours  # noqa: E402
+from sim.runs.statistics import METRIC_INFO  # noqa: E402
 from sim.sweep.analysis import Analysis, OutputAnalysis, sample_means  # noqa: E402
 
 ANNOTATE_MAX = 12  # write the value in each cell up to this many cells a side
@@ -137,32 +141,68 @@ def _majority(cell: pd.DataFrame):
     return (best.index[0][6:], float(best.iloc[0])) if len(best) == 1 else ("tie", float(best.iloc[0]))
 
 
+def output_unit(output: str) -> str:
+    """The unit of a sweep output, for colour bars: from the summary metrics' glossary."""
+    if output == "late_reach_gap":
+        return "users/day"
+    metric = output.rpartition(".")[2]
+    return METRIC_INFO[metric][0] if metric in METRIC_INFO else ""
+
+
+def blank_label(output: str) -> str:
+    """The legend entry of a cell without a value."""
+    if output.endswith("crossover_day"):
+        return "no crossover in any replication"
+    return "no value (no ok run)"
+
+
+def _ink(rgba) -> str:
+    """Black or white text, whichever reads on this cell colour (relative luminance)."""
+    r, g, b = to_rgb(rgba)
+    return "white" if 0.2126 * r + 0.7152 * g + 0.0722 * b < 0.45 else "black"
+
+
 def grid_map(analysis: Analysis, found: OutputAnalysis, path: Path, gap: pd.DataFrame | None) -> Path:
     panels = list(_panels(analysis, found.table, "mean"))
+    counts = {title: z for title, *_, z in _panels(analysis, found.table, "n")} if "n" in found.table else {}
     values = np.concatenate([z.ravel() for *_, z in panels])
     finite = values[np.isfinite(values)]
     names = _firm_names(analysis)
     is_gap = found.output == "late_reach_gap" and len(names) >= 2
-    cmap, norm = "viridis", None
-    if finite.size and finite.min() < 0 < finite.max():  # white at 0, each side in its own scale
-        cmap, norm = _diverging(names) if len(names) >= 2 else "RdBu", TwoSlopeNorm(0.0, finite.min(), finite.max())
-    elif finite.size and is_gap:  # one firm ahead everywhere: still its colour, 0 still white
+    cmap, norm = plt.get_cmap("viridis"), None
+    if finite.size and (finite.min() < 0 < finite.max() or is_gap):  # symmetric about 0, white at 0
         top = float(np.abs(finite).max()) or 1.0
-        cmap, norm = _diverging(names), Normalize(-top, top)
+        cmap, norm = (_diverging(names) if len(names) >= 2 else plt.get_cmap("RdBu_r")), Normalize(-top, top)
+    elif finite.size:
+        norm = Normalize(float(finite.min()), float(finite.max()) if finite.max() > finite.min() else float(finite.min()) + 1)
+    replications = int(analysis.sweep.get("replications", 0) or 0)
     fig, axes = _axes(len(panels), panels[0])
-    tie = False
+    tie, blank = False, False
     for ax, (title, xs, ys, z) in zip(axes.flat, panels):
+        ax.set_facecolor(NONE_COLOUR)  # cells without a value show the background
+        blank |= bool(np.isnan(z).any())
         mesh = ax.pcolormesh(np.arange(len(xs) + 1), np.arange(len(ys) + 1), np.ma.masked_invalid(z), cmap=cmap, norm=norm)
-        _annotate(ax, z, lambda v: f"{v:,.0f}" if abs(v) >= 100 else f"{v:.2g}")
+        n = counts.get(title)
+        _annotate(ax, z, lambda v: f"{v:,.0f}" if abs(v) >= 100 else f"{v:.2g}", cmap, norm, n, replications)
         if gap is not None:
             tie |= _tie_contour(ax, analysis, gap, title)
         _ticks(ax, analysis, xs, ys, title)
-    label = found.output + (f" ({names[1]} - {names[0]}; > 0: {names[1]} ahead)" if is_gap else "")
+    unit = output_unit(found.output)
+    label = found.output + (f" ({unit})" if unit else "")
+    if is_gap:
+        label += f"\n{names[1]} - {names[0]}; > 0: {names[1]} ahead"
     bar = fig.colorbar(mesh, ax=axes.ravel().tolist(), label=label, shrink=0.9)
-    if isinstance(norm, TwoSlopeNorm):  # ticks on both sides of 0, however lopsided the range
-        bar.set_ticks(np.unique(np.concatenate([np.linspace(norm.vmin, 0, 3), np.linspace(0, norm.vmax, 4)])))
-        bar.ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:,.0f}" if abs(v) >= 10 else f"{v:.2g}"))
-    fig.suptitle(f"{found.output}: mean over replications" + (", black line: tie (gap = 0)" if tie else ""), fontsize=11)
+    if norm is not None and norm.vmin == -norm.vmax:  # symmetric ticks: -top, -top/2, 0, top/2, top
+        bar.set_ticks(np.linspace(norm.vmin, norm.vmax, 5))
+    bar.ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:,.0f}" if abs(v) >= 10 else f"{v:.2g}"))
+    if blank:
+        fig.legend(handles=[Patch(facecolor=NONE_COLOUR, edgecolor="#888888", label=blank_label(found.output))],
+                   loc="lower center", bbox_to_anchor=(0.45, -0.02), frameon=False, fontsize=9)  # fmt: skip
+    partial = any(replications and ((n > 0) & (n < replications)).any() for n in counts.values())
+    title = f"{found.output}: mean over replications" + (", black line: tie (gap = 0)" if tie else "")
+    if partial and found.output.endswith("crossover_day"):
+        title += "\n(k/n in a cell: mean of the k of n replications with a crossover)"
+    fig.suptitle(title, fontsize=11)
     return _save(fig, path, tight=False)
 
 
@@ -173,20 +213,25 @@ def winner_map(analysis: Analysis, found: OutputAnalysis, path: Path, gap: pd.Da
     panels = list(_panels(analysis, found.table, "category"))
     cmap = ListedColormap([colours[c] for c in categories])
     fig, axes = _axes(len(panels), panels[0])
-    tie = False
+    tie, blank = False, False
     for ax, (title, xs, ys, z) in zip(axes.flat, panels):
+        ax.set_facecolor("white")
         codes = np.ma.masked_invalid(np.array([[categories.index(c[0]) if c else np.nan for c in row] for row in z], dtype=float))
+        blank |= bool(codes.mask.any()) if np.ma.is_masked(codes) else False
         ax.pcolormesh(np.arange(len(xs) + 1), np.arange(len(ys) + 1), codes, cmap=cmap, vmin=-0.5, vmax=len(categories) - 0.5)
         if z.shape[0] <= ANNOTATE_MAX and z.shape[1] <= ANNOTATE_MAX:
             for (i, j), cell in np.ndenumerate(z):
                 if cell:
-                    ax.text(j + 0.5, i + 0.5, f"{cell[1]:.0%}", ha="center", va="center", fontsize=8)
+                    ax.text(j + 0.5, i + 0.5, f"{cell[1]:.0%}", ha="center", va="center", fontsize=8,
+                            color=_ink(colours[cell[0]]))  # fmt: skip
         if gap is not None:
             tie |= _tie_contour(ax, analysis, gap, title)
         _ticks(ax, analysis, xs, ys, title)
     handles = [Patch(color=colours[c], label=c) for c in categories]
+    if blank:
+        handles.append(Patch(facecolor="white", edgecolor="#888888", label="no ok run"))
     fig.legend(handles=handles, loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False,
-               title="winner\n(cell: share of\nreplications)")  # fmt: skip
+               title="winner on late reach\n(cell: share of\nreplications it won)")  # fmt: skip
     fig.suptitle("Who wins on late reach" + (" (black line: tie of the mean gap)" if tie else ""), fontsize=11)
     return _save(fig, path, tight=False)
 
@@ -245,12 +290,17 @@ def _ticks(ax, analysis: Analysis, xs, ys, title: str) -> None:
         ax.set_title(title, fontsize=10)
 
 
-def _annotate(ax, z: np.ndarray, fmt) -> None:
+def _annotate(ax, z: np.ndarray, fmt, cmap=None, norm=None, counts: np.ndarray | None = None, replications: int = 0) -> None:
+    """Each cell's value, white on dark colours; 'k/n' after it where only k of n replications gave one."""
     if z.shape[0] > ANNOTATE_MAX or z.shape[1] > ANNOTATE_MAX:
         return
     for (i, j), v in np.ndenumerate(z):
         if np.isfinite(v):
-            ax.text(j + 0.5, i + 0.5, fmt(v), ha="center", va="center", fontsize=7)
+            text = fmt(v)
+            if counts is not None and replications and np.isfinite(counts[i, j]) and counts[i, j] < replications:
+                text += f"\n({int(counts[i, j])}/{replications})"
+            ink = _ink(cmap(norm(v))) if cmap is not None and norm is not None else "black"
+            ax.text(j + 0.5, i + 0.5, text, ha="center", va="center", fontsize=7, color=ink)
 
 
 def _firm_names(analysis: Analysis) -> list[str]:

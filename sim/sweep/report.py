@@ -14,7 +14,7 @@ import pandas as pd
 
 from sim.runs.report import markdown_table
 from sim.sweep.analysis import Analysis, OutputAnalysis, analyse
-from sim.sweep.figures import ANNOTATE_MAX, write_figures
+from sim.sweep.figures import ANNOTATE_MAX, output_unit, write_figures
 from sim.sweep.store import SweepFolder
 
 NOISE_WARNING = 0.5  # flag outputs whose point means are mostly replication noise
@@ -111,7 +111,8 @@ def _noise(analysis: Analysis) -> list[str]:
 
 
 def _output(folder: SweepFolder, analysis: Analysis, found: OutputAnalysis, figures: dict[str, Path]) -> list[str]:
-    lines = [f"### {found.output}", ""]
+    unit = output_unit(found.output)
+    lines = [f"### {found.output}" + (f" ({unit})" if unit else ""), ""]
     if found.note:
         lines += [f"Note: {found.note}.", ""]
     method = analysis.sweep["method"]

@@ -16,7 +16,7 @@ import pandas as pd
 import solara
 from mesa.visualization.utils import update_counter
 
-from sim.viz.draw import CHANNELS, MAP_MODES, PlotCanvas, Series, firm_colour, map_png, mixed_colour
+from sim.viz.draw import CHANNELS, MAP_MODES, PlotCanvas, Series, code_colour, map_png, model_colours
 from sim.viz.demo import firm_rows, release, world_line
 
 BOX = {"height": "380px", "overflow-y": "auto", "padding": "4px 8px"}  # one SolaraViz grid cell
@@ -35,7 +35,7 @@ def title(text: str, legend: str = "") -> None:
 
 
 def firm_legend(model) -> str:
-    return "".join(chip(firm_colour(f.index), f.name) for f in model.firms)
+    return "".join(chip(colour, f.name) for f, colour in zip(model.firms, model_colours(model), strict=True))
 
 
 # --------------------------------------------------------------------------
@@ -45,9 +45,9 @@ def firm_legend(model) -> str:
 
 def map_legend(model, mode: str, firm: int) -> str:
     """What the colours mean in this mode, with today's counts."""
-    names = [f.name for f in model.firms]
+    names, colours = [f.name for f in model.firms], model_colours(model)
     if mode in ("trust", "fatigue"):
-        ramp = f"linear-gradient(to right, #ffffff, {firm_colour(firm)})"
+        ramp = f"linear-gradient(to right, #ffffff, {colours[firm]})"
         return (f'<div>{mode} in <b>{html.escape(names[firm])}</b></div><div style="width:150px;height:12px;'
                 f'background:{ramp};border:1px solid #555"></div><div style="width:150px;display:flex;'
                 f'justify-content:space-between"><small>0</small><small>1</small></div>')
@@ -58,13 +58,12 @@ def map_legend(model, mode: str, firm: int) -> str:
     lines = [f"<div>{verb}</div>"]
     if len(names) == 2:
         entries = [(1, f"{names[0]} only"), (2, f"{names[1]} only"), (3, "both"), (0, "neither")]
-        lines += [f"<div>{chip(mixed_colour([k for k in range(2) if c >> k & 1]), f'{label}: {counts[c]:,}')}</div>"
-                  for c, label in entries]
+        lines += [f"<div>{chip(code_colour(colours, c), f'{label}: {counts[c]:,}')}</div>" for c, label in entries]
     else:
-        lines += [f"<div>{chip(firm_colour(k), f'{n} only: {counts[1 << k]:,}')}</div>" for k, n in enumerate(names)]
+        lines += [f"<div>{chip(colours[k], f'{n} only: {counts[1 << k]:,}')}</div>" for k, n in enumerate(names)]
         several = sum(int(n) for code, n in enumerate(counts) if bin(code).count("1") >= 2)
-        lines += [f"<div>{chip(mixed_colour([0, 1]), f'several (mixed colour): {several:,}')}</div>",
-                  f"<div>{chip(mixed_colour([]), f'none: {counts[0]:,}')}</div>"]
+        lines += [f"<div>{chip(code_colour(colours, (1 << len(names)) - 1), f'several (mixed colour): {several:,}')}</div>",
+                  f"<div>{chip(code_colour(colours, 0), f'none: {counts[0]:,}')}</div>"]
     lines.append(f"<div style='margin-top:6px'>{chip('#ffffff', 'ringed dot: a firm home', 'dot')}</div>")
     return "".join(lines)
 
@@ -100,9 +99,9 @@ def FollowMap(model):
 def _per_firm(model, column: str, style: str = "-") -> list[Series]:
     table = model.history()
     out = []
-    for f in model.firms:
+    for f, colour in zip(model.firms, model_colours(model), strict=True):
         rows = table[table["firm"] == f.name]
-        out.append(Series(rows["step"].to_numpy(), rows[column].to_numpy(dtype=float), firm_colour(f.index), style))
+        out.append(Series(rows["step"].to_numpy(), rows[column].to_numpy(dtype=float), colour, style))
     return out
 
 
@@ -209,9 +208,10 @@ def ChannelPlot(model):
 def explanation_html(model) -> str:
     """The explanation panel's text, with this world's numbers, firm names and colours."""
     p, names = model.p, [f.name for f in model.firms]
-    colours = " ".join(chip(firm_colour(k), f"follows {n}") for k, n in enumerate(names))
-    colours += chip(mixed_colour(list(range(len(names)))), "follows " + ("both" if len(names) == 2 else "several"))
-    colours += chip(mixed_colour([]), "follows none")
+    palette = model_colours(model)
+    colours = " ".join(chip(c, f"follows {n}") for n, c in zip(names, palette, strict=True))
+    colours += chip(code_colour(palette, (1 << len(names)) - 1), "follows " + ("both" if len(names) == 2 else "several"))
+    colours += chip(code_colour(palette, 0), "follows none")
     return f"""
 <p><b>The question.</b> Firms enter a social network where people have limited attention. A
 <i>broadcast</i> strategy pushes: many promotional posts, paid ads, no replies, critical comments

@@ -19,8 +19,9 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from PIL import Image, ImageDraw
 
-FIRM_COLOURS = ("#d62728", "#1f77b4", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf")
-NOBODY = "#d9d9d9"  # a user who follows (or was reached by) no firm
+from sim.palette import NONE as NOBODY  # a user who follows (or was reached by) no firm
+from sim.palette import firm_colours, mixed_colour, rgb
+
 CHANNELS = (  # firm-table column, label, colour
     ("organic_reach", "own posts", "#4d4d4d"),
     ("paid_reach", "ads", "#e6ab02"),
@@ -31,21 +32,14 @@ MAP_MODES = ("follows", "trust", "fatigue", "reached today")
 MAP_PIXELS = 300  # the map is about this many pixels wide
 
 
-def firm_colour(index: int) -> str:
-    return FIRM_COLOURS[index % len(FIRM_COLOURS)]
+def model_colours(model) -> list[str]:
+    """Each firm's colour from the shared palette (keyed by name), in the model's firm order."""
+    return list(firm_colours([f.name for f in model.firms]).values())
 
 
-def rgb(colour: str) -> np.ndarray:
-    """'#rrggbb' as three floats 0-255."""
-    return np.array([int(colour[i : i + 2], 16) for i in (1, 3, 5)], dtype=float)
-
-
-def mixed_colour(indices: Sequence[int]) -> str:
-    """The colour of a cell linked to these firms: grey for none, the firm's own for one, their mean for several."""
-    if not indices:
-        return NOBODY
-    mean = np.mean([rgb(firm_colour(k)) for k in indices], axis=0)
-    return "#" + "".join(f"{int(round(c)):02x}" for c in mean)
+def code_colour(colours: Sequence[str], code: int) -> str:
+    """The colour of a follow pattern (bit k set: follows firm k): grey, one firm's own, or their mean."""
+    return mixed_colour([c for k, c in enumerate(colours) if code >> k & 1])
 
 
 # --------------------------------------------------------------------------
@@ -61,19 +55,19 @@ def map_colours(model, mode: str, firm: int = 0) -> np.ndarray:
     """
     layers = model.grid._mesa_property_layers
     names = [f.name for f in model.firms]
+    colours = model_colours(model)
     if mode in ("follows", "reached today"):
         prefix = "follows_" if mode == "follows" else "reached_"
         bits = np.zeros(layers[prefix + names[0]].data.shape, dtype=np.int64)
         for k, name in enumerate(names):
             bits |= layers[prefix + name].data.astype(np.int64) << k
-        palette = np.array([rgb(mixed_colour([k for k in range(len(names)) if code >> k & 1]))
-                            for code in range(1 << len(names))])
+        palette = np.array([rgb(code_colour(colours, code)) for code in range(1 << len(names))])
         return palette[bits].astype(np.uint8)
     if mode not in ("trust", "fatigue"):
         raise ValueError(f"map mode must be one of {', '.join(MAP_MODES)} (got {mode!r})")
     value = np.clip(layers[f"{mode}_{names[firm]}"].data, 0.0, 1.0)[..., None]
     white = np.full(3, 255.0)
-    return (white * (1.0 - value) + rgb(firm_colour(firm)) * value).astype(np.uint8)
+    return (white * (1.0 - value) + rgb(colours[firm]) * value).astype(np.uint8)
 
 
 def map_png(model, mode: str = "follows", firm: int = 0) -> bytes:
@@ -85,11 +79,12 @@ def map_png(model, mode: str = "follows", firm: int = 0) -> bytes:
     image = Image.fromarray(np.ascontiguousarray(rows)).resize((width * scale, height * scale), Image.NEAREST)
     draw = ImageDraw.Draw(image)
     radius = max(5, 1.5 * scale)
+    colours = model_colours(model)
     for f in model.firms:
         x, y = f.home
         cx, cy = (x + 0.5) * scale, (height - 1 - y + 0.5) * scale
         draw.ellipse([cx - radius, cy - radius, cx + radius, cy + radius],
-                     fill=firm_colour(f.index), outline="black", width=2)
+                     fill=colours[f.index], outline="black", width=2)
         draw.ellipse([cx - radius + 2, cy - radius + 2, cx + radius - 2, cy + radius - 2], outline="white", width=1)
     out = io.BytesIO()
     image.save(out, format="PNG", compress_level=1)
