@@ -222,7 +222,7 @@ def load_scenario(
     if raw is None:
         raise ScenarioError(
             f"{source}: the file is empty (no keys, or only comments); give at least a name, "
-            "e.g. 'name: my_world' (write '{{}}' to run every default)"
+            "e.g. 'name: my_world' (write '{}' to run every default)"
         )
     if not isinstance(raw, dict):
         kind = "a list" if isinstance(raw, list) else f"a {type(raw).__name__}"
