@@ -191,3 +191,16 @@ def test_list_survives_a_non_utf8_file_in_scenarios(tmp_path):
     assert "not UTF-8 text" in listed["scenarios/latin1.yaml"]
     assert "(not a scenario mapping)" in listed["scenarios/zz_list.yaml"]
     assert "scenarios/duel.yaml" in listed
+
+
+def test_sweep_files_get_the_same_guards(tmp_path):
+    from sim.sweep.spec import SweepError, load_sweep
+
+    os.mkfifo(tmp_path / "pipe.yaml")
+    (tmp_path / "bomb.yaml").write_text(alias_bomb(8))
+    (tmp_path / "empty.yaml").write_text("")
+    for name, needle in [("pipe.yaml", "is a FIFO (named pipe)"), ("bomb.yaml", "YAML refused: expands"),
+                         ("empty.yaml", "the file is empty")]:  # fmt: skip
+        with pytest.raises(SweepError) as info:
+            load_sweep(tmp_path / name)
+        assert str(info.value).startswith(f"{tmp_path / name}: ") and needle in str(info.value)

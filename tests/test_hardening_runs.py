@@ -246,13 +246,15 @@ def test_parallel_replications_are_cut_to_what_fits(monkeypatch, capsys):
 
 
 MEASURE = """
-import json, resource, sys
+import gc, json, resource, sys
+import psutil
 from sim.scenario import Scenario
 from sim.runs.runner import run_replication
 s = Scenario.model_validate(json.loads(sys.argv[1]))
-before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+gc.collect()
+before = psutil.Process().memory_info().rss  # now, not the peak of the imports
 run_replication(s.model_kwargs(), 1, 0, maps=True)
-print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) * 1024)
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - before)
 """
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -24,7 +23,7 @@ from sim.sweep.store import SweepFolder
 from sim.sweep.execute import check_resources, design_points
 from sim.sweep.models import Ishigami
 from sim.sweep.spec import SweepError
-from tests.hardening_helpers import REPO, env, error_lines, run_py, start_py
+from tests.hardening_helpers import env, error_lines, run_py
 from tests.sweep_helpers import sweep_file
 
 OUTPUTS = ["late_reach_gap", "winner", "dialogue.late_reach", "broadcast.late_reach", "crossover_day"]

@@ -4,7 +4,7 @@
 
     OUT/sweep.yaml           the resolved sweep (loadable as a sweep file) and its fingerprint
     OUT/design.parquet       the design points as the sampler drew them
-    OUT/runs/part-*.parquet  one row per finished run, written atomically in batches
+    OUT/runs/part-*.parquet  one row per finished run, written atomically as runs finish
     OUT/metadata.json        provenance of every session that ran on the folder
     OUT/analysis/, OUT/figures/, OUT/report.md   built by the analysis
 
@@ -112,7 +112,7 @@ class SweepFolder:
         """Refuse a folder that holds anything but this sweep's results."""
         stored = self.stored_sweep()
         if stored is None:
-            if self.bad_sweep_yaml:
+            if self.bad_sweep_yaml or any(self.out.glob("sweep.yaml.bad*")):  # damaged now or in an earlier session
                 self._check_without_sweep_yaml(sweep, design)
                 return
             leftovers = {self.scratch.name, self._lock.name}  # of a session that stopped before starting
@@ -248,7 +248,7 @@ class SweepFolder:
         merged = self.write_part(runs.to_dict("records"), kinds)
         for path in parts:
             if path != merged:
-                path.unlink()
+                path.unlink(missing_ok=True)
 
     def clean_temporary(self) -> None:
         """Remove temporary parts an interrupted session left behind."""
