@@ -131,10 +131,10 @@ def test_a_killed_sweep_loses_only_the_runs_in_flight(tmp_path):
     os.killpg(proc.pid, signal.SIGKILL)  # kill -9 of the sweep and its local workers, no cleanup
     proc.communicate(timeout=60)
     stored = SweepFolder(tmp_path / "out").read_runs()
-    lost = finished - {str(s) for s in stored["seed"]}
+    lost = finished - ({str(s) for s in stored["seed"]} if len(stored) else set())
     # in flight: at most one run per worker between its return and the write (2 workers), one in the write
     assert len(lost) <= 3, (len(finished), len(stored), lost)
-    assert stored["run_id"].is_unique and len(stored) >= len(finished) - 3
+    assert stored["run_id"].is_unique
 
 
 def test_a_scheduler_without_workers_is_reported_after_the_timeout(tmp_path):
