@@ -279,8 +279,12 @@ class SweepFolder:
     def check_writable(self) -> None:
         """Fail early, in one line, on a folder (or parent) this process cannot write."""
         try:
-            self.out.mkdir(parents=True, exist_ok=True)
-            probe = self.out / f".probe-{os.getpid()}"
+            here = self.out  # probe the folder, or the nearest existing parent: nothing is created before the start
+            while not here.exists() and here != here.parent:
+                here = here.parent
+            if not here.is_dir():
+                raise NotADirectoryError(20, "Not a directory", str(here))
+            probe = here / f".probe-{os.getpid()}"
             probe.write_bytes(b"")
             probe.unlink()
             if self.runs.is_dir():
