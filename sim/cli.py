@@ -1,7 +1,11 @@
 """The command line: parse arguments, load the scenario, hand work to the runners.
 
-No model rules live here. Bad input ends with one line on stderr and exit
-status 2, never a traceback, and before any results folder is made.
+No model rules live here. Bad input ends with one line on stderr per
+mistake and exit status 2, never a traceback, and before any results
+folder is made. A fault while writing (a full disk) ends with one line and
+status 1, after saving what was computed; SIGTERM stops like Ctrl-C and
+leaves no partial folder. Shipped scenarios are found relative to the
+project, so ``python path/to/run.py`` works from any folder.
 """
 
 from __future__ import annotations
@@ -9,18 +13,24 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import signal
 import sys
 import time
+from collections.abc import Iterator
+from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from pathlib import Path
-
-import yaml
 
 from sim.runs.provenance import base_metadata, utc_now
 from sim.scenario import Scenario, ScenarioError, load_scenario
 
-SCENARIO_DIR = Path("scenarios")
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+SCENARIO_DIR = PROJECT_ROOT / "scenarios"
 DEFAULT_SCENARIO = SCENARIO_DIR / "duel.yaml"
 EXIT_BAD_INPUT = 2
+EXIT_FAULT = 1
+EXIT_INTERRUPTED = 130
+EXIT_TERMINATED = 143
 # other commands live in their own modules: name -> (module, function taking argv)
 SUBCOMMANDS = {
     "viz": ("sim.viz.server", "viz_main"),
@@ -46,6 +56,70 @@ def program_name(argv0: str | None = None) -> str:
     if path.name == "attention-market" or path.stem == "attention-market":
         return "attention-market"
     return "python run.py"
+
+
+class WorkerDied(RuntimeError):
+    """A replication's worker process died (a fault: one line, exit 1)."""
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (a batch system ending the job, `kill`): stop and clean up as for Ctrl-C."""
+
+
+def error_lines(err: BaseException) -> list[str]:
+    """``error: ...`` lines for a BadInput/ScenarioError/fault: one per mistake, never a traceback."""
+    text = str(err).strip() or type(err).__name__
+    return [f"error: {line}" for line in text.splitlines() if line.strip()]
+
+
+def print_error(err: BaseException) -> None:
+    """Print `error_lines` on stderr."""
+    print("\n".join(error_lines(err)), file=sys.stderr)
+
+
+@contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """Turn the first SIGTERM into `Terminated` (a KeyboardInterrupt) so cleanup code runs.
+
+    Later SIGTERMs are ignored while that cleanup runs. Only in the main
+    thread (signal handlers cannot be set elsewhere).
+    """
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum, frame):
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        raise Terminated
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def shown_path(path: Path) -> str:
+    """A path relative to the current folder when it lies inside it, else absolute."""
+    try:
+        return Path(os.path.relpath(path)).as_posix() if Path(path).resolve().is_relative_to(Path.cwd()) else str(path)
+    except ValueError:
+        return str(path)
+
+
+def find_scenario(path: str | Path) -> Path:
+    """The scenario file a user means: as given, else (relative paths) inside the project.
+
+    ``scenarios/duel.yaml`` typed in another folder finds the shipped file;
+    a path that exists as given always wins.
+    """
+    given = Path(path)
+    if given.is_absolute() or given.exists() or given.is_symlink():
+        return given
+    shipped = PROJECT_ROOT / given
+    return shipped if shipped.exists() else given
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -75,8 +149,9 @@ def run_parser() -> argparse.ArgumentParser:
         epilog="Example: python run.py scenarios/duel.yaml --set attention_mean=10 --replications 10 --workers 2",
     )
     parser.add_argument(
-        "scenario", nargs="?", default=str(DEFAULT_SCENARIO),
-        help=f"scenario YAML file (default: {DEFAULT_SCENARIO})",
+        "scenario", nargs="?", default=None,
+        help="scenario YAML file (default: the project's scenarios/duel.yaml); a relative path not found "
+        "here is looked up in the project folder",
     )
     parser.add_argument(
         "--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
@@ -94,11 +169,15 @@ def run_parser() -> argparse.ArgumentParser:
         help="results folder (default: results/<scenario>/<UTC timestamp>-<config hash>/)",
     )
     parser.add_argument("--quiet", action="store_true", help="no progress bar and no summary table")
+    parser.add_argument(
+        "--force", action="store_true",
+        help="run even when the memory estimate says it cannot fit this machine",
+    )
     return parser
 
 
-def resolve_scenario(path: str, overrides: list[str], seed: int | None = None, replications: int | None = None) -> Scenario:
-    """Load the YAML, apply --set overrides, --seed and --replications."""
+def resolve_scenario(path: str | None, overrides: list[str], seed: int | None = None, replications: int | None = None) -> Scenario:
+    """Load the YAML (the default scenario if None), apply --set overrides, --seed and --replications."""
     if replications is not None and replications < 1:
         raise BadInput(f"--replications: must be at least 1 (got {replications})")
     if seed is not None and seed < 0:
@@ -106,43 +185,92 @@ def resolve_scenario(path: str, overrides: list[str], seed: int | None = None, r
     extra = list(overrides)
     extra += [f"seed={seed}"] if seed is not None else []
     extra += [f"replications={replications}"] if replications is not None else []
-    return load_scenario(path, extra)
+    if path is None:
+        return load_scenario(shown_path(DEFAULT_SCENARIO), extra)
+    found = find_scenario(path)
+    return load_scenario(path if found == Path(path) else shown_path(found), extra)
 
 
 def list_scenarios() -> int:
-    """Print the shipped scenarios with their one-line descriptions."""
-    for path in sorted(SCENARIO_DIR.glob("*.yaml")):
+    """Print the shipped scenarios with their one-line descriptions; say where it looked if none."""
+    from sim.scenario.io import load_yaml_file
+
+    paths = sorted(SCENARIO_DIR.glob("*.yaml")) if SCENARIO_DIR.is_dir() else []
+    if not paths:
+        print(f"no scenario files (*.yaml) found in {SCENARIO_DIR}", file=sys.stderr)
+        return EXIT_FAULT
+    for path in paths:
         try:
-            description = (yaml.safe_load(path.read_text()) or {}).get("description", "")
-        except yaml.YAMLError:
-            description = "(unreadable YAML)"
+            raw = load_yaml_file(path)
+            description = raw.get("description", "") if isinstance(raw, dict) else "(not a scenario mapping)"
+        except ScenarioError as err:
+            description = f"(unreadable: {str(err).split(': ', 1)[-1]})"
         first = " ".join(str(description).split())
-        print(f"{path.as_posix():<36} {first}")
+        print(f"{shown_path(path):<36} {first}")
     return 0
 
 
 def command_run(argv: list[str]) -> int:
-    from sim.runs.results import OutputError, check_writable, default_folder
+    from sim.runs.folders import OutputError, check_writable, claim_folder
+    from sim.runs.resources import ResourceError
+    from sim.runs.results import default_folder
 
     args = run_parser().parse_args(argv)
     scenario = resolve_scenario(args.scenario, args.overrides, args.seed, args.replications)
     if args.workers is not None and args.workers < 1:
         raise BadInput(f"--workers: must be at least 1 (got {args.workers})")
+    try:
+        workers = plan_workers(scenario, args.workers, args.force)
+    except ResourceError as err:
+        raise BadInput(str(err)) from None
     started = utc_now()
     folder = args.out or default_folder(scenario, started)
     try:
         check_writable(folder)
+        with claim_folder(folder) as claim:
+            final = execute_run(
+                scenario, folder, workers, quiet=args.quiet or not sys.stderr.isatty(), started=started, claim=claim
+            )
     except OutputError as err:
         raise BadInput(str(err)) from None
-    workers = args.workers or min(scenario.replications, os.cpu_count() or 1)
-    final = execute_run(scenario, folder, workers, quiet=args.quiet or not sys.stderr.isatty(), started=started)
+    except BrokenProcessPool:
+        raise WorkerDied(
+            "a worker process running replications died (out of memory, or killed); no results folder was "
+            "written; try fewer --workers or a smaller world"
+        ) from None
     if not args.quiet:
         print_summary(final)
     print(final)
     return 0
 
 
-def execute_run(scenario: Scenario, folder: Path, workers: int, quiet: bool, started) -> Path:
+def plan_workers(scenario: Scenario, asked: int | None, force: bool) -> int:
+    """Worker processes for the replications, within this machine's memory (ResourceError if none fit)."""
+    from sim.runs.resources import PROCESS_BASE, available_memory, check_memory, human_bytes, run_estimate
+
+    estimate = run_estimate(scenario.model_kwargs())
+    per_worker = estimate.bytes + PROCESS_BASE
+    workers = asked or min(scenario.replications, os.cpu_count() or 1)
+    world = f"{scenario.width} x {scenario.height} users, {estimate.firms} firms"
+    check_memory(per_worker, f"one replication ({world})",
+                 "make the world smaller (width, height) or lower posts_per_day", force)  # fmt: skip
+    available = available_memory()
+    fit = max(1, available // per_worker)
+    if workers > fit and not force:
+        if asked is not None:
+            check_memory(per_worker * workers, f"{workers} parallel replications ({world})",
+                         f"use --workers {fit}", force, available)  # fmt: skip
+        print(f"note: running {fit} replication(s) at a time, not {workers}: each needs about "
+              f"{human_bytes(per_worker)}", file=sys.stderr)  # fmt: skip
+        workers = fit
+    hours = estimate.seconds * scenario.replications / max(1, workers) / 3600
+    if hours > 1:
+        print(f"note: {scenario.replications} replication(s) of {estimate.user_days:,.0f} user-days each; "
+              f"roughly {hours:,.0f} hours here", file=sys.stderr)  # fmt: skip
+    return workers
+
+
+def execute_run(scenario: Scenario, folder: Path, workers: int, quiet: bool, started, claim=None) -> Path:
     """Run the replications with a progress bar and write the results folder."""
     from tqdm import tqdm
 
@@ -166,7 +294,7 @@ def execute_run(scenario: Scenario, folder: Path, workers: int, quiet: bool, sta
         "wall_time_seconds": time.perf_counter() - clock,
         "wall_time_per_replication": [round(r.wall_time, 3) for r in reps],
     }
-    return write_results(folder, scenario, reps, metadata)
+    return write_results(folder, scenario, reps, metadata, claim)
 
 
 def print_summary(folder: Path) -> None:
@@ -178,17 +306,24 @@ def print_summary(folder: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from sim.runs.folders import WriteFailed
+
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
-        if argv and argv[0] == "list":
-            return list_scenarios()
-        if argv and argv[0] in SUBCOMMANDS:
-            module, function = SUBCOMMANDS[argv[0]]
-            return getattr(importlib.import_module(module), function)(argv[1:])
-        return command_run(argv)
+        with sigterm_as_interrupt():
+            if argv and argv[0] == "list":
+                return list_scenarios()
+            if argv and argv[0] in SUBCOMMANDS:
+                module, function = SUBCOMMANDS[argv[0]]
+                return getattr(importlib.import_module(module), function)(argv[1:])
+            return command_run(argv)
     except (BadInput, ScenarioError) as err:
-        print(f"error: {err}", file=sys.stderr)
+        print_error(err)
         return EXIT_BAD_INPUT
-    except KeyboardInterrupt:
-        print("interrupted: no results folder was written", file=sys.stderr)
-        return 130
+    except (WriteFailed, WorkerDied) as err:
+        print_error(err)
+        return EXIT_FAULT
+    except KeyboardInterrupt as err:
+        how = "terminated (SIGTERM)" if isinstance(err, Terminated) else "interrupted"
+        print(f"{how}: no results folder was written", file=sys.stderr)
+        return EXIT_TERMINATED if isinstance(err, Terminated) else EXIT_INTERRUPTED

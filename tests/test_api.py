@@ -201,7 +201,9 @@ def test_the_tables_have_one_row_per_replication_day_and_firm(results):
     assert len(results.summary) == REPLICATIONS * firms
     assert results.timeseries.groupby(["replication", "firm"]).size().eq(steps).all()
     assert list(results.summary["firm"].unique()) == results.firm_names == ["broadcast", "dialogue"]
-    assert len(results.stats) == firms * results.stats["metric"].nunique()
+    per_firm = results.stats[results.stats["firm"].isin(results.firm_names)]
+    assert len(per_firm) == firms * per_firm["metric"].nunique()
+    assert list(results.stats.query("firm == '(all firms)'")["metric"]) == ["crossover_day"]  # one pair metric
     assert set(results.stats.query("metric == 'late_reach'")["n"]) == {REPLICATIONS}  # crossover_day may have none
     assert results.means().shape == (results.stats["metric"].nunique(), firms)
     assert results.scenario.seed == SEED and results.scenario.replications == REPLICATIONS  # not the file's 9 and 1

@@ -122,11 +122,11 @@ BAD_YAML = "width: 10\nheight: [1,\nsteps: 3\n"
         ("attention_mena: 3\n", [], "did you mean 'attention_mean'"),
         ("steps: many\n", [], "steps"),
         ("trust0: 1.5\n", [], "between 0 and 1"),
-        ("", ["--set", "firms.nobody.budget=3"], "no firm named 'nobody'"),
-        ("", ["--replications", "0"], "--replications"),
-        ("", ["--out", "FILE/inside"], "--out"),
-        ("", ["--workers", "0"], "--workers"),
-        ("", ["--bogus"], "unrecognized arguments"),
+        ("{}\n", ["--set", "firms.nobody.budget=3"], "no firm named 'nobody'"),
+        ("{}\n", ["--replications", "0"], "--replications"),
+        ("{}\n", ["--out", "FILE/inside"], "--out"),
+        ("{}\n", ["--workers", "0"], "--workers"),
+        ("{}\n", ["--bogus"], "unrecognized arguments"),
     ],
 )
 def test_bad_input_gives_one_line_exit_2_and_no_folder(tmp_path, content, args, needle):

@@ -1,15 +1,19 @@
-"""The results folder of a scenario run, written atomically.
+"""The results folder of a scenario run, written atomically under a lock.
 
-Everything is built under a hidden ``.NAME.partial`` sibling and renamed to
-its final name only when complete, so an interrupted run never leaves a
-folder that looks finished.
+Everything is built in a partial folder private to this process and renamed
+to its final name only when complete (`sim.runs.folders.claim_folder`), so
+an interrupted run never leaves a folder that looks finished and two runs
+given the same folder never mix: the second is refused. If the final write
+fails (a full disk, a folder made read-only), the computed tables are saved
+to a recovery folder in the system temp dir and one line says what failed,
+where, and where the tables are.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -20,6 +24,17 @@ from sim.runs.report import write_report
 from sim.runs.runner import Replication
 from sim.scenario import Scenario, scenario_hash
 from sim.runs.statistics import summary_stats
+from sim.runs.folders import (
+    FolderClaim,
+    OutputError,
+    WriteFailed,
+    check_writable,
+    claim_folder,
+    os_error_line,
+    recovery_folder,
+)
+
+__all__ = ["OutputError", "WriteFailed", "check_writable", "combine", "default_folder", "write_results"]
 
 SUMMARY_COLUMNS = (
     "replication", "seed", "firm", "early_reach", "late_reach", "crossover_day", "reach_per_spend",
@@ -27,34 +42,9 @@ SUMMARY_COLUMNS = (
 )  # fmt: skip
 
 
-class OutputError(OSError):
-    """The output folder cannot be used; the message names it and why."""
-
-
 def default_folder(scenario: Scenario, started, root: Path = Path("results")) -> Path:
     """results/<scenario>/<UTC timestamp>-<config hash>/."""
     return root / scenario.name / f"{started:%Y%m%dT%H%M%SZ}-{scenario_hash(scenario)}"
-
-
-def check_writable(folder: Path) -> None:
-    """Fail early, before any computing, if ``folder`` cannot be created and written."""
-    if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
-        raise OutputError(f"--out: {folder} already exists and is not an empty folder")
-    try:
-        folder.parent.mkdir(parents=True, exist_ok=True)
-        probe = folder.parent / f".{folder.name}.probe"
-        probe.write_text("")
-        probe.unlink()
-    except OSError as err:
-        raise OutputError(f"--out: cannot write to {folder.parent}: {err.strerror or err}") from None
-
-
-def _atomic_folder(final: Path):
-    partial = final.parent / f".{final.name}.partial"
-    if partial.exists():
-        shutil.rmtree(partial)
-    partial.mkdir(parents=True)
-    return partial
 
 
 def combine(reps: list[Replication]) -> dict[str, pd.DataFrame]:
@@ -77,30 +67,74 @@ def combine(reps: list[Replication]) -> dict[str, pd.DataFrame]:
     }
 
 
-def write_results(final: Path, scenario: Scenario, reps: list[Replication], metadata: dict) -> Path:
-    """Write config, metadata, tables, figures and report; rename into place when complete."""
-    partial = _atomic_folder(final)
+def write_results(
+    final: Path, scenario: Scenario, reps: list[Replication], metadata: dict, claim: FolderClaim | None = None
+) -> Path:
+    """Write config, metadata, tables, figures and report; rename into place when complete.
+
+    ``claim`` is the folder claim the caller took before computing (so a
+    second run is refused before it computes); without one it is taken here.
+    A failure while writing raises WriteFailed (one line), after saving the
+    tables to a recovery folder when that is possible.
+    """
+    if claim is None:
+        with claim_folder(final) as own:
+            return write_results(final, scenario, reps, metadata, own)
+    tables = combine(reps)
     try:
-        tables = combine(reps)
-        population = scenario.width * scenario.height
-        stats = summary_stats(tables["summary"], population=population, steps=scenario.steps)
-        (partial / "config.yaml").write_text(
-            yaml.safe_dump(scenario.resolved_dict(), sort_keys=False, allow_unicode=True)
-        )
-        tables["timeseries"].to_parquet(partial / "timeseries.parquet", index=False)
-        tables["cascades"].to_parquet(partial / "cascades.parquet", index=False)
-        tables["follow_events"].to_parquet(partial / "follow_events.parquet", index=False)
-        tables["summary"].to_csv(partial / "summary.csv", index=False)
-        stats.to_csv(partial / "summary_stats.csv", index=False)
+        _write_folder(claim.partial, scenario, reps, tables, metadata, figures=True)
+        return claim.commit()
+    except (OSError, MemoryError) as err:
+        failure = os_error_line(err, claim.final)
+        saved = _save_recovery(scenario, reps, tables, metadata)
+        raise WriteFailed(f"writing the results folder {claim.final} failed: {failure}; {saved}") from None
+
+
+def _write_folder(
+    folder: Path, scenario: Scenario, reps: list[Replication], tables: dict, metadata: dict, figures: bool
+) -> None:
+    """Every file of a results folder, each step named so a failure says which file it was."""
+    population = scenario.width * scenario.height
+    stats = summary_stats(tables["summary"], population=population, steps=scenario.steps)
+    steps: list[tuple[str, Callable[[], object]]] = [
+        ("config.yaml", lambda: (folder / "config.yaml").write_text(
+            yaml.safe_dump(scenario.resolved_dict(), sort_keys=False, allow_unicode=True))),
+        ("timeseries.parquet", lambda: tables["timeseries"].to_parquet(folder / "timeseries.parquet", index=False)),
+        ("cascades.parquet", lambda: tables["cascades"].to_parquet(folder / "cascades.parquet", index=False)),
+        ("follow_events.parquet",
+         lambda: tables["follow_events"].to_parquet(folder / "follow_events.parquet", index=False)),
+        ("summary.csv", lambda: tables["summary"].to_csv(folder / "summary.csv", index=False)),
+        ("summary_stats.csv", lambda: stats.to_csv(folder / "summary_stats.csv", index=False)),
+    ]  # fmt: skip
+    if figures:
         names = reps[0].firm_names
-        figures = write_run_figures(
-            partial / "figures", tables["firms"], tables["platform"], tables["cascades"], reps[0].follow_maps, names,
-            population,
-        )
-        write_report(partial / "report.md", scenario, tables["summary"], stats, figures, metadata, tables=tables)
-        (partial / "metadata.json").write_text(json.dumps(metadata, indent=2, default=str) + "\n")
-        os.rename(partial, final)
-    except BaseException:
-        shutil.rmtree(partial, ignore_errors=True)
-        raise
-    return final
+        made: dict = {}
+        steps += [
+            ("figures/", lambda: made.update(figures=write_run_figures(
+                folder / "figures", tables["firms"], tables["platform"], tables["cascades"], reps[0].follow_maps, names,
+                population))),
+            ("report.md", lambda: write_report(
+                folder / "report.md", scenario, tables["summary"], stats, made["figures"], metadata, tables=tables)),
+        ]  # fmt: skip
+    steps.append(("metadata.json", lambda: (folder / "metadata.json").write_text(
+        json.dumps(metadata, indent=2, default=str) + "\n")))  # fmt: skip
+    for name, write in steps:
+        try:
+            write()
+        except OSError as err:
+            if not getattr(err, "filename", None):
+                err.filename = str(folder / name)
+            raise
+
+
+def _save_recovery(scenario: Scenario, reps: list[Replication], tables: dict, metadata: dict) -> str:
+    """Save the tables (no figures) to a recovery folder; say where, or that it failed too."""
+    folder = None
+    try:
+        folder = recovery_folder(scenario.name)
+        _write_folder(folder, scenario, reps, tables, {**metadata, "recovered": True}, figures=False)
+    except (OSError, MemoryError) as err:
+        if folder is not None:
+            shutil.rmtree(folder, ignore_errors=True)
+        return f"saving the tables elsewhere failed too: {os_error_line(err)}; nothing was kept"
+    return f"the computed tables were saved to {folder} (no figures, no report); move them where you want them"

@@ -60,7 +60,8 @@ class RunResults:
 
     @cached_property
     def stats(self) -> pd.DataFrame:
-        return summary_stats(self.summary)
+        s = self.scenario
+        return summary_stats(self.summary, population=s.width * s.height, steps=s.steps)
 
     @property
     def config(self) -> dict[str, Any]:

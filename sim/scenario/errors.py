@@ -12,6 +12,7 @@ entry point (re-exported by `sim.scenario`), `_validate` the variant
 from __future__ import annotations
 
 import difflib
+import reprlib
 from collections.abc import Iterable, Mapping
 from typing import Any, Literal, get_args, get_origin
 
@@ -21,7 +22,13 @@ from pydantic.fields import FieldInfo
 
 from sim.scenario.schema import _PRESET_NAMES, FirmParams, Scenario, ScenarioError
 
-__all__ = ["validate_config"]
+__all__ = ["MAX_ERRORS_SHOWN", "show_value", "validate_config"]
+
+MAX_ERRORS_SHOWN = 10  # a file with more mistakes lists the first ten and counts the rest
+
+_REPR = reprlib.Repr()
+_REPR.maxlevel, _REPR.maxlist, _REPR.maxtuple, _REPR.maxdict = 3, 6, 6, 6
+_REPR.maxset, _REPR.maxstring, _REPR.maxother, _REPR.maxlong = 6, 60, 60, 40
 
 
 def _format_path(loc: Iterable[Any]) -> str:
@@ -35,12 +42,24 @@ def _format_path(loc: Iterable[Any]) -> str:
     return out
 
 
-def _show(value: Any, limit: int = 60) -> str:
-    """A short one-line rendering of an offending value."""
+def show_value(value: Any, limit: int = 60) -> str:
+    """A short one-line rendering of an offending value, whatever its size.
+
+    reprlib caps every level (items per list, characters per string, depth),
+    so a huge value (a shared-alias "bomb", a megabyte string) costs no more
+    than a small one; the text is then cut to ``limit`` characters.
+    """
     if isinstance(value, tuple):
         value = list(value)
-    text = repr(value).replace("\n", " ")
+    try:
+        text = _REPR.repr(value)
+    except Exception:  # noqa: BLE001 - a value whose repr fails is shown by its type
+        text = f"<{type(value).__name__}>"
+    text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+_show = show_value
 
 
 def _number(x: Any) -> str:
@@ -196,11 +215,36 @@ def _validation_error(
     cls: type[BaseModel],
     overridden: Mapping[str, str] | None = None,
 ) -> ScenarioError:
-    """Turn pydantic's multi-line report into one ScenarioError line (first error only)."""
-    errors = exc.errors()
-    first = errors[0]
-    loc, message, show_value, value = _describe(first, cls, raw)
-    more = len(errors) - 1 + int((first.get("ctx") or {}).get("more", 0))
+    """Turn pydantic's report into a ScenarioError: one line per mistake, at most MAX_ERRORS_SHOWN.
+
+    Each line names the source (or the --set override), the key and what is
+    allowed, so a file with several mistakes is fixed in one round.
+    """
+    lines: list[str] = []
+    for err in _expanded(exc.errors()):
+        line = _error_line(err, raw, source, cls, overridden)
+        if line not in lines:
+            lines.append(line)
+    if len(lines) > MAX_ERRORS_SHOWN:
+        rest = len(lines) - MAX_ERRORS_SHOWN
+        lines = lines[:MAX_ERRORS_SHOWN] + [f"{source}: ... and {rest} more error{'s' if rest > 1 else ''}"]
+    return ScenarioError("\n".join(lines))
+
+
+def _expanded(errors: list[Mapping[str, Any]]) -> Iterable[Mapping[str, Any]]:
+    """pydantic's errors, with the extra problems a cross-field check carries in ctx['others']."""
+    for err in errors:
+        ctx = dict(err.get("ctx") or {})
+        others = ctx.pop("others", ())
+        yield {**err, "ctx": ctx}
+        for loc, message, got in others:
+            yield {"type": err["type"], "loc": err["loc"], "msg": message, "ctx": {"loc": loc, "got": got}}
+
+
+def _error_line(
+    err: Mapping[str, Any], raw: Any, source: str, cls: type[BaseModel], overridden: Mapping[str, str] | None
+) -> str:
+    loc, message, show, value = _describe(err, cls, raw)
     path = _format_path(loc)
     prefix = f"{source}: {path}" if path else source
     for set_path, set_key in (overridden or {}).items():
@@ -212,11 +256,9 @@ def _validation_error(
             prefix = f"--set {set_key}: {path}"
             break
     text = f"{prefix}: {message}"
-    if show_value:
+    if show:
         text += f" (got {_show(value)})"
-    if more:
-        text += f" (and {more} more error{'s' if more > 1 else ''})"
-    return ScenarioError(text)
+    return text
 
 
 def validate_config(raw: Any, source: str, cls: type[BaseModel] = Scenario) -> Any:

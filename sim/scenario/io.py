@@ -11,7 +11,9 @@ one-line `ScenarioError`; validation messages come from `sim.scenario.errors`.
 from __future__ import annotations
 
 import copy
+import os
 import re
+import stat
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -22,7 +24,23 @@ from pydantic import BaseModel
 from sim.scenario.schema import DEFAULT_FIRMS, Scenario, ScenarioError
 from sim.scenario.errors import _format_path, _show, _validate
 
-__all__ = ["apply_overrides", "load_scenario", "parse_yaml", "yaml_problem"]
+__all__ = [
+    "MAX_FILE_BYTES",
+    "MAX_YAML_DEPTH",
+    "MAX_YAML_NODES",
+    "YAMLTooComplex",
+    "apply_overrides",
+    "load_scenario",
+    "load_yaml_file",
+    "parse_yaml",
+    "read_text_file",
+    "yaml_problem",
+]
+
+# Limits far above any hand-written scenario or sweep file, far below what harms the machine.
+MAX_FILE_BYTES = 10 * 1024 * 1024
+MAX_YAML_DEPTH = 100  # nesting of lists and mappings
+MAX_YAML_NODES = 1_000_000  # values after expanding aliases (an "alias bomb" expands exponentially)
 
 
 # --------------------------------------------------------------------------
@@ -57,8 +75,118 @@ _Loader.add_implicit_resolver(
 )
 
 
+class YAMLTooComplex(yaml.YAMLError):
+    """A YAML document nested too deeply or expanding to too many values through aliases."""
+
+    def __init__(self, problem: str, mark: Any = None):
+        super().__init__(problem)
+        self.problem, self.problem_mark = problem, mark
+
+
 def parse_yaml(text: str) -> Any:
-    return yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader
+    """Safe-load one YAML document, refusing hostile structure before building it.
+
+    Deep nesting and alias bombs (``a: &a [*b, *b, ...]``) raise YAMLTooComplex
+    instead of a RecursionError or an exponential expansion later on (when the
+    value is validated, copied, printed or hashed).
+    """
+    loader = _Loader(text)
+    try:
+        try:
+            node = loader.get_single_node()
+        except RecursionError:
+            raise YAMLTooComplex(f"nested too deeply (more than {MAX_YAML_DEPTH} levels)") from None
+        if node is None:
+            return None
+        _check_structure(node)
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
+
+
+def _check_structure(root: yaml.Node) -> None:
+    """Refuse nesting deeper than MAX_YAML_DEPTH and more than MAX_YAML_NODES values once aliases expand.
+
+    Iterative, so the check itself cannot overflow the stack; each node's
+    expanded size is computed once (aliases share nodes), so it runs in time
+    linear in the document.
+    """
+    sizes: dict[int, int] = {}
+    on_path: set[int] = set()
+    stack: list[tuple[yaml.Node, int, bool]] = [(root, 1, False)]
+    while stack:
+        node, depth, done = stack.pop()
+        key = id(node)
+        if isinstance(node, yaml.ScalarNode):
+            sizes[key] = 1
+            continue
+        children = [c for pair in node.value for c in pair] if isinstance(node, yaml.MappingNode) else node.value
+        if done:
+            on_path.discard(key)
+            sizes[key] = 1 + sum(sizes[id(c)] for c in children)
+            if sizes[key] > MAX_YAML_NODES:
+                raise YAMLTooComplex(
+                    f"expands to more than {MAX_YAML_NODES:,} values through aliases (*name); "
+                    "write the values out instead",
+                    node.start_mark,
+                )
+            continue
+        if key in sizes:
+            continue
+        if key in on_path:
+            raise YAMLTooComplex("an alias (*name) refers to a value that contains it", node.start_mark)
+        if depth > MAX_YAML_DEPTH:
+            raise YAMLTooComplex(f"nested too deeply (more than {MAX_YAML_DEPTH} levels)", node.start_mark)
+        on_path.add(key)
+        stack.append((node, depth, True))
+        stack.extend((c, depth + 1, False) for c in children if id(c) not in sizes)
+
+
+def read_text_file(path: str | Path, error: type[Exception] = ScenarioError, what: str = "file") -> str:
+    """The UTF-8 text of a regular file, or one line (``error``) naming the file and the problem.
+
+    Refuses, before opening, what is not a regular file: opening a FIFO
+    blocks until someone writes to it, a device may never end. Also refuses
+    files over MAX_FILE_BYTES and text that is not UTF-8 (naming the byte).
+    """
+    source = str(path)
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        raise error(f"{source}: {what} not found") from None
+    except OSError as exc:
+        raise error(f"{source}: cannot read {what}: {exc.strerror or exc}") from None
+    if stat.S_ISDIR(info.st_mode):
+        raise error(f"{source}: is a directory, not a {what}") from None
+    if not stat.S_ISREG(info.st_mode):
+        kind = "a FIFO (named pipe)" if stat.S_ISFIFO(info.st_mode) else (
+            "a device" if stat.S_ISCHR(info.st_mode) or stat.S_ISBLK(info.st_mode) else (
+                "a socket" if stat.S_ISSOCK(info.st_mode) else "not a regular file"))  # fmt: skip
+        raise error(f"{source}: is {kind}, not a regular {what}; give the path of a YAML file")
+    if info.st_size > MAX_FILE_BYTES:
+        raise error(f"{source}: {info.st_size:,} bytes, too large for a {what} (at most {MAX_FILE_BYTES:,})")
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(MAX_FILE_BYTES + 1)
+    except OSError as exc:
+        raise error(f"{source}: cannot read {what}: {exc.strerror or exc}") from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise error(
+            f"{source}: line {line}: not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start}); "
+            "save the file as UTF-8"
+        ) from None
+
+
+def load_yaml_file(path: str | Path, error: type[Exception] = ScenarioError, what: str = "file") -> Any:
+    """Read and safe-parse a YAML file with every guard of read_text_file and parse_yaml; problems: one line."""
+    text = read_text_file(path, error, what)
+    try:
+        return parse_yaml(text)
+    except yaml.YAMLError as exc:
+        raise error(f"{path}: {yaml_problem(exc)}") from None
 
 
 def yaml_problem(exc: yaml.YAMLError) -> str:
@@ -66,9 +194,13 @@ def yaml_problem(exc: yaml.YAMLError) -> str:
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
     problem = getattr(exc, "problem", None) or getattr(exc, "context", None) or str(exc)
     problem = " ".join(str(problem).split())
+    label = "YAML refused" if isinstance(exc, YAMLTooComplex) else "malformed YAML"
     if mark is None:
-        return f"malformed YAML: {problem}"
-    return f"line {mark.line + 1}, column {mark.column + 1}: malformed YAML: {problem}"
+        return f"{label}: {problem}"
+    return f"line {mark.line + 1}, column {mark.column + 1}: {label}: {problem}"
+
+
+_SWEEP_KEYS = {"method", "parameters"}
 
 
 def load_scenario(
@@ -82,25 +214,25 @@ def load_scenario(
     """
     path = Path(path)
     source = str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ScenarioError(f"{source}: file not found") from None
-    except IsADirectoryError:
-        raise ScenarioError(f"{source}: is a directory, not a scenario file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = getattr(exc, "strerror", None) or " ".join(str(exc).split())
-        raise ScenarioError(f"{source}: cannot read file: {reason}") from None
+    text = read_text_file(path)
     try:
         raw = parse_yaml(text)
     except yaml.YAMLError as exc:
         raise ScenarioError(f"{source}: {yaml_problem(exc)}") from None
     if raw is None:
-        raw = {}
+        raise ScenarioError(
+            f"{source}: the file is empty (no keys, or only comments); give at least a name, "
+            "e.g. 'name: my_world' (write '{}' to run every default)"
+        )
     if not isinstance(raw, dict):
         kind = "a list" if isinstance(raw, list) else f"a {type(raw).__name__}"
         raise ScenarioError(
             f"{source}: the top level must be a mapping of keys to values, not {kind} (got {_show(raw)})"
+        )
+    if cls is Scenario and _SWEEP_KEYS <= set(raw):
+        raise ScenarioError(
+            f"{source}: this is a sweep file (it has {', '.join(sorted(_SWEEP_KEYS))}), not a scenario; "
+            f"run it with: python run.py sweep {source}"
         )
     if "name" not in raw and "name" in cls.model_fields:
         raw = {"name": path.stem, **raw}

@@ -17,7 +17,7 @@ import numbers
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 __all__ = [
@@ -30,6 +30,7 @@ __all__ = [
     "Scenario",
     "ScenarioError",
     "scenario_hash",
+    "unsafe_name_problem",
 ]
 
 
@@ -196,13 +197,15 @@ class FirmParams(BaseModel):
 
     model_config = _STRICT
 
-    posts_per_day: Real = Field(ge=0.0, description="mean posts per day (Poisson)")
+    # Upper bounds: far above any real brand account, low enough that a run fits a machine's memory
+    # (every post is a feed row per follower; the defaults are 6 and 1 posts, 2000 and 0 ads, 26 a day).
+    posts_per_day: Real = Field(ge=0.0, le=1000.0, description="mean posts per day (Poisson)")
     promo_share: Real = _prob(..., "share of posts that are promo (the rest are value)")
     quality: Real = Field(ge=0.0, le=10.0, description="quality of value content (scales appeal_value)")
-    ads_per_day: Count = Field(ge=0, description="ad impressions bought per day")
+    ads_per_day: Count = Field(ge=0, le=10_000_000, description="ad impressions bought per day")
     reply_rate: Real = _prob(..., "probability a comment is answered")
     delete_critics: Real = _prob(..., "probability an unanswered negative comment is deleted")
-    budget: Real = Field(ge=0.0, description="daily budget; unspent budget is lost")
+    budget: Real = Field(ge=0.0, le=1_000_000.0, description="daily budget; unspent budget is lost")
 
 
 PRESETS: dict[str, dict[str, Any]] = {
@@ -320,13 +323,12 @@ class ModelConfig(ModelParams):
                 )
             )
         if problems:
+            problems = [(loc if loc[:1] == ("weak_ties",) else ("firms", *loc), m, g) for loc, m, g in problems]
             loc, message, got = problems[0]
-            if loc[:1] != ("weak_ties",):
-                loc = ("firms", *loc)
             raise PydanticCustomError(
                 "inconsistent",
                 message,
-                {"loc": loc, "got": got, "more": len(problems) - 1},
+                {"loc": loc, "got": got, "others": problems[1:]},
             )
         return self
 
@@ -334,6 +336,25 @@ class ModelConfig(ModelParams):
 # --------------------------------------------------------------------------
 # Scenario
 # --------------------------------------------------------------------------
+
+
+def unsafe_name_problem(name: str) -> str | None:
+    """Why ``name`` cannot be one folder name inside results/ (None if it can).
+
+    Refused: path separators (so also absolute paths), '..' anywhere, NUL
+    and other control characters, a leading '.' (hidden, or '.' itself) and
+    leading or trailing spaces.
+    """
+    if "/" in name or "\\" in name:
+        return "must be a plain name, without '/' or '\\' (it names a folder inside results/)"
+    if ".." in name:
+        return "must not contain '..' (it names a folder inside results/)"
+    if any(ord(c) < 32 or ord(c) == 127 for c in name):
+        return "must not contain NUL or other control characters"
+    if name.startswith(".") or name != name.strip():
+        return "must not start with '.' nor start or end with a space"
+    return None
+
 
 _RUN_FIELDS = ("name", "description", "seed", "replications")
 _FIRM_ORDER = ("name", "preset", "home", *FirmParams.model_fields)
@@ -346,6 +367,15 @@ class Scenario(ModelConfig):
     description: str = Field("", description="free text: what the scenario is for")
     seed: Count = Field(42, ge=0, description="base random seed of the runs")
     replications: Count = Field(1, ge=1, le=10_000, description="independent runs of the scenario")
+
+    @field_validator("name")
+    @classmethod
+    def _safe_name(cls, name: str) -> str:
+        """The name becomes a folder under results/: it must not leave it or break the path."""
+        problem = unsafe_name_problem(name)
+        if problem:
+            raise PydanticCustomError("unsafe_name", problem, {"got": name})
+        return name
 
     def model_kwargs(self) -> dict[str, Any]:
         """The keyword arguments of the model: every ModelConfig field as plain values."""

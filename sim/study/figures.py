@@ -11,7 +11,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.patches import Patch, Rectangle  # noqa: E402
 
-from sim.runs.figures import NONE_COLOUR, firm_colours  # noqa: E402
+from sim.palette import NONE as NONE_COLOUR  # noqa: E402
+from sim.palette import firm_colours  # noqa: E402
 from sim.study.analysis import MECHANISM, StudyAnalysis  # noqa: E402
 from sim.study.outcomes import CONTESTED, CROSSOVER, NO_CROSSOVER  # noqa: E402
 

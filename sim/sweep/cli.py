@@ -12,7 +12,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from sim.cli import EXIT_BAD_INPUT, BadInput, OneLineParser
+from sim.cli import EXIT_BAD_INPUT, BadInput, OneLineParser, print_error
 from sim.scenario import ScenarioError
 from sim.sweep.spec import SweepError
 
@@ -40,6 +40,9 @@ def sweep_parser() -> OneLineParser:
     parser.add_argument("--out", type=Path, default=None, metavar="DIR", help=f"results folder (default: {DEFAULT_ROOT}/<name>/)")
     parser.add_argument("--retry-failed", action="store_true", help="run again the runs stored as failed")
     parser.add_argument("--quiet", action="store_true", help="no progress output")
+    parser.add_argument("--force", action="store_true", help="run even when the memory estimate says it cannot fit")
+    parser.add_argument("--wait-workers", type=float, default=None, metavar="SECONDS",
+                        help="with --scheduler: how long to wait for a first worker (default 60)")
     return parser  # fmt: skip
 
 
@@ -69,8 +72,11 @@ def sweep_main(argv: list[str]) -> int:
         if args.scheduler and args.workers:
             print("warning: --workers is ignored with --scheduler: the cluster has its own workers", file=sys.stderr)
         out = args.out or DEFAULT_ROOT / sweep.name
+        if args.wait_workers is not None and not args.wait_workers > 0:
+            raise BadInput(f"--wait-workers: must be > 0 seconds (got {args.wait_workers})")
         outcome = run_sweep(sweep, model, out, workers=args.workers, scheduler=args.scheduler,
-                            retry_failed=args.retry_failed, quiet=args.quiet)  # fmt: skip
+                            retry_failed=args.retry_failed, quiet=args.quiet, force=args.force,
+                            worker_timeout=args.wait_workers)  # fmt: skip
         for note in outcome.notes[len(sweep.notes):]:
             print(f"warning: {note}", file=sys.stderr)
         if outcome.interrupted:
@@ -88,7 +94,7 @@ def sweep_main(argv: list[str]) -> int:
         print(f"error: {err}", file=sys.stderr)
         return EXIT_CLUSTER_LOST
     except (BadInput, SweepError, ScenarioError) as err:
-        print(f"error: {err}", file=sys.stderr)
+        print_error(err)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         where = f"; finished runs are saved in {out}" if out is not None else ""
@@ -104,11 +110,16 @@ def sweep_report_main(argv: list[str]) -> int:
     try:
         args = report_parser().parse_args(argv)
         folder = SweepFolder(args.out)
-        if not folder.sweep_yaml.exists() or not folder.design_parquet.exists():
-            raise BadInput(f"{args.out}: not a sweep folder (no sweep.yaml and design.parquet)")
+        damaged = folder.sweep_yaml.with_name("sweep.yaml.bad").exists()
+        if not folder.sweep_yaml.exists() and not damaged:
+            raise BadInput(f"{args.out}: not a sweep folder (no sweep.yaml)")
+        if folder.stored_sweep() is None:
+            raise SweepError(f"{folder.sweep_yaml}: unreadable, set aside as sweep.yaml.bad; restore it with "
+                             f"python run.py sweep SWEEP.yaml --out {args.out} (the same sweep file), then "
+                             "run sweep-report again")  # fmt: skip
         analysis, report = build_report(args.out)
-    except (BadInput, SweepError) as err:
-        print(f"error: {err}", file=sys.stderr)
+    except (BadInput, SweepError, ScenarioError) as err:
+        print_error(err)
         return EXIT_BAD_INPUT
     print(summary_line(analysis))
     for found in analysis.outputs:

@@ -11,6 +11,7 @@ is tried on ``ALLOWED_FAILURES`` more workers before Dask gives up on it
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import shutil
@@ -30,6 +31,7 @@ from sim.sweep.tasks import one_line
 
 ALLOWED_FAILURES = 3  # Dask's default: deaths of a run's worker before the run is given up
 CONNECT_TIMEOUT = 5  # seconds to reach a --scheduler before giving up
+WORKER_TIMEOUT = 60.0  # seconds to wait for a --scheduler's first worker before saying there is none
 
 
 class IgnoreInterrupts(WorkerPlugin):
@@ -78,17 +80,49 @@ def local_client(workers: int, scratch: Path) -> Iterator[Client]:
         shutil.rmtree(scratch, ignore_errors=True)
 
 
-@contextmanager
-def remote_client(address: str) -> Iterator[Client]:
-    """A client of an existing Dask scheduler (address, or scheduler file); unreachable is one line of bad input."""
+def scheduler_address(address: str) -> str:
+    """The address to connect to: ``address`` itself, or the one a scheduler file names.
+
+    A scheduler file (``dask scheduler --scheduler-file``) that cannot be read
+    or holds no address is one line of bad input, not a traceback.
+    """
+    if not address.endswith(".json") and not Path(address).is_file():
+        return address
+    path = Path(address)
+    if not path.is_file():
+        raise SweepError(f"--scheduler {address}: scheduler file not found")
     try:
-        if address.endswith(".json") and Path(address).is_file():  # a `dask scheduler --scheduler-file`
-            client = Client(scheduler_file=address, timeout=CONNECT_TIMEOUT)
-        else:
-            client = Client(address, timeout=CONNECT_TIMEOUT)
-    except (OSError, TimeoutError, ValueError, TypeError) as err:
+        info = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:
+        raise SweepError(f"--scheduler {address}: not a readable scheduler file ({one_line(err)}); "
+                         "dask scheduler --scheduler-file writes it") from None  # fmt: skip
+    found = info.get("address") if isinstance(info, dict) else None
+    if not isinstance(found, str) or "://" not in found:
+        raise SweepError(f"--scheduler {address}: the scheduler file holds no address (got {str(found)[:60]!r}); "
+                         "dask scheduler --scheduler-file writes it")  # fmt: skip
+    return found
+
+
+@contextmanager
+def remote_client(address: str, worker_timeout: float = WORKER_TIMEOUT) -> Iterator[Client]:
+    """A client of an existing Dask scheduler (address, or scheduler file); unreachable is one line of bad input.
+
+    A scheduler without workers is refused after ``worker_timeout`` seconds,
+    instead of the sweep waiting for ever.
+    """
+    target = scheduler_address(address)
+    try:
+        client = Client(target, timeout=CONNECT_TIMEOUT)
+    except (OSError, TimeoutError, ValueError, TypeError, KeyError) as err:
         raise SweepError(f"--scheduler {address}: cannot reach the Dask scheduler ({one_line(err)})") from None
     try:
+        try:
+            client.wait_for_workers(1, timeout=worker_timeout)
+        except (TimeoutError, OSError) as err:
+            if isinstance(err, TimeoutError) or "imed out" in str(err):
+                raise SweepError(f"--scheduler {address}: the scheduler has no workers (waited {worker_timeout:g} s); "
+                                 f"start some with: dask worker {target}") from None  # fmt: skip
+            raise
         check_workers(client, address)
         yield client
     finally:
@@ -96,9 +130,11 @@ def remote_client(address: str) -> Iterator[Client]:
 
 
 @contextmanager
-def open_client(workers: int | None, scheduler: str | None, scratch: Path) -> Iterator[Client]:
+def open_client(
+    workers: int | None, scheduler: str | None, scratch: Path, worker_timeout: float = WORKER_TIMEOUT
+) -> Iterator[Client]:
     if scheduler:
-        with remote_client(scheduler) as client:
+        with remote_client(scheduler, worker_timeout) as client:
             yield client
     else:
         with local_client(workers or os.cpu_count() or 1, scratch) as client:

@@ -1,16 +1,20 @@
 """Run a sweep on Dask: skip what is done, submit the rest, save rows in batches.
 
-`run_sweep` is the whole session: draw the design, refuse a folder that
-holds another sweep, connect to the cluster (failing fast), then keep a
-window of runs in flight on the workers and write finished rows to a new
-part every ``batch_rows`` runs or ``flush_seconds``. A run whose worker
-died (KilledWorker) is recorded as failed with the error, like a run that
-raised. Ctrl-C (or SIGTERM) saves what has finished and stops; running the
-same command again resumes.
+`run_sweep` is the whole session: check the sweep fits this machine's
+memory, draw the design, refuse a folder that holds another sweep or cannot
+be written, connect to the cluster (failing fast), then keep a window of
+runs in flight on the workers and write every finished run to disk as soon
+as it arrives (runs that arrive together share a part; parts are merged
+every ``COMPACT_PARTS``), so a killed sweep loses only the runs in flight. A
+run whose worker died (KilledWorker) is recorded as failed with the error,
+like a run that raised. Ctrl-C (or SIGTERM) saves what has finished and
+stops; running the same command again resumes.
 """
 
 from __future__ import annotations
 
+import math
+import os
 import signal
 import sys
 import threading
@@ -28,11 +32,17 @@ from distributed.scheduler import KilledWorker
 from tqdm import tqdm
 
 from sim.runs.provenance import base_metadata, utc_now
+from sim.runs.resources import PROCESS_BASE, ResourceError, check_memory, human_bytes, run_estimate
 from sim.sweep.cluster import open_client
 from sim.sweep.design import build_design
 from sim.sweep.spec import Sweep, SweepError
 from sim.sweep.store import SweepFolder
 from sim.sweep.tasks import STATUS_FAILED, STATUS_OK, Task, check_points, columns, execute_task, failed_row, make_tasks, one_line
+
+
+COMPACT_PARTS = 128  # merge the parts when this many have accumulated (reading many small files is slow)
+BYTES_PER_RUN = 1500  # the sweep process's bookkeeping per run (task, future, row), plus per parameter:
+BYTES_PER_RUN_PARAMETER = 250
 
 
 class SchedulerLost(SweepError):
@@ -96,24 +106,34 @@ def run_sweep(
     client: Client | None = None,
     retry_failed: bool = False,
     quiet: bool = False,
-    batch_rows: int = 20,
+    batch_rows: int = 1,
     flush_seconds: float = 30.0,
+    force: bool = False,
+    worker_timeout: float | None = None,
 ) -> Outcome:
-    """Run every run of ``sweep`` not yet stored in ``out``; returns the session's counts."""
+    """Run every run of ``sweep`` not yet stored in ``out``; returns the session's counts.
+
+    Finished runs are written as soon as they arrive; ``batch_rows`` > 1
+    holds up to that many rows (at most ``flush_seconds``) to write fewer,
+    larger parts, for models that run in milliseconds. ``force`` runs even
+    when the memory estimate says the sweep does not fit.
+    """
     clock = time.perf_counter()
     started = utc_now()
     folder = SweepFolder(out)
+    check_resources(sweep, model, None if scheduler or client else (workers or os.cpu_count() or 1), force)
     design = build_design(sweep)
     tasks = make_tasks(sweep, design, model)
     check_points(sweep, tasks, model)
     folder.check_compatible(sweep, design)
+    folder.check_writable()
     stored = folder.read_runs() if folder.runs.exists() else None
     keep = {STATUS_OK} if retry_failed else {STATUS_OK, STATUS_FAILED}
     done = set() if stored is None or stored.empty else set(stored.loc[stored["status"].isin(keep), "run_id"])
     todo = [t for t in tasks if t.run_id not in done]
     outcome = Outcome(total=len(tasks), skipped=len(tasks) - len(todo), notes=[*sweep.notes, *design.notes])
     kinds = columns(sweep, model)
-    context = nullcontext(client) if client is not None or not todo else open_client(workers, scheduler, folder.scratch)
+    context = nullcontext(client) if client is not None or not todo else open_client(workers, scheduler, folder.scratch, *([] if worker_timeout is None else [worker_timeout]))
     with context as active:
         folder.lock()
         try:
@@ -134,6 +154,7 @@ def run_sweep(
                 outcome.wall_time = time.perf_counter() - clock
                 if not outcome.interrupted:
                     folder.compact(kinds)
+                outcome.notes += [n for n in folder.notes if n not in outcome.notes]
                 _record_session(folder, sweep, design, outcome, started, workers, scheduler, active)
         finally:
             folder.unlock()
@@ -141,13 +162,14 @@ def run_sweep(
 
 
 def _run_tasks(client, model, todo: list[Task], sweep, folder, kinds, progress, outcome, batch_rows, flush_seconds) -> None:
-    """Keep a window of runs in flight; write finished rows in batches; save them on any exit."""
+    """Keep a window of runs in flight; write finished runs at once; save what is held on any exit."""
     outputs = tuple(sweep.outputs)
     queue: Iterator[Task] = iter(todo)
     running: dict[Any, Task] = {}
     finished = as_completed()
     buffer: list[dict] = []
-    last_flush = time.monotonic()
+    held_since = time.monotonic()
+    written = len(folder.parts())
 
     def submit(n: int) -> None:
         for task in (t for _, t in zip(range(n), queue)):
@@ -156,26 +178,34 @@ def _run_tasks(client, model, todo: list[Task], sweep, folder, kinds, progress, 
             finished.add(future)
 
     def flush() -> None:
-        nonlocal last_flush
+        nonlocal written
         if buffer:
             folder.write_part(buffer, kinds)
             buffer.clear()
-        last_flush = time.monotonic()
+            written += 1
+        if written >= COMPACT_PARTS:
+            folder.compact(kinds)
+            written = len(folder.parts())
 
     window = _window(client)
+    last_window = time.monotonic()
     submit(window)
     try:
-        for future in finished:
-            task = running.pop(future)
-            row = _row(future, task, outputs)
-            future.release()
-            buffer.append(row)
-            ok = row["status"] == STATUS_OK
-            outcome.ok, outcome.failed = outcome.ok + ok, outcome.failed + (not ok)
-            progress.update(ok)
-            if len(buffer) >= max(batch_rows, window // 4) or time.monotonic() - last_flush >= flush_seconds:
+        for batch in finished.batches():  # every run that has finished by now, at least one
+            if not buffer:
+                held_since = time.monotonic()
+            for future in batch:
+                task = running.pop(future)
+                row = _row(future, task, outputs)
+                future.release()
+                buffer.append(row)
+                ok = row["status"] == STATUS_OK
+                outcome.ok, outcome.failed = outcome.ok + ok, outcome.failed + (not ok)
+                progress.update(ok)
+            if len(buffer) >= batch_rows or time.monotonic() - held_since >= flush_seconds:
                 flush()
-                window = _window(client)
+            if time.monotonic() - last_window >= 10:
+                window, last_window = _window(client), time.monotonic()
             submit(window - len(running))
     finally:
         flush()
@@ -184,6 +214,46 @@ def _run_tasks(client, model, todo: list[Task], sweep, folder, kinds, progress, 
                 client.cancel(list(running), force=True)
             except Exception:  # noqa: BLE001 - the cluster may already be gone
                 pass
+
+
+def design_points(sweep: Sweep) -> int:
+    """How many design points the sweep's method draws, computed without drawing them."""
+    d = len(sweep.parameters)
+    if sweep.method == "grid":
+        return math.prod(len(p.values) for p in sweep.parameters)
+    if sweep.method == "sobol":
+        return sweep.samples * (2 * d + 2 if sweep.second_order else d + 2)
+    if sweep.method == "morris":
+        return sweep.samples * (d + 1)
+    return sweep.samples
+
+
+def check_resources(sweep: Sweep, model: Any, workers: int | None, force: bool = False) -> None:
+    """Refuse, in one line, a sweep whose bookkeeping or whose runs cannot fit this machine's memory.
+
+    The sweep process holds every run's task and row: runs x (BYTES_PER_RUN
+    + BYTES_PER_RUN_PARAMETER per parameter). Each local worker holds one
+    model run, estimated at the largest value of every varied parameter.
+    """
+    points = design_points(sweep)
+    runs = points * sweep.replications
+    need = runs * (BYTES_PER_RUN + BYTES_PER_RUN_PARAMETER * len(sweep.parameters))
+    try:
+        check_memory(need, f"{sweep.source}: {sweep.method} sweep of {points:,} points x {sweep.replications} "
+                     f"replication(s) = {runs:,} runs", "lower samples (or grid values) or replications", force)  # fmt: skip
+        base = getattr(model, "base", None)
+        if workers and isinstance(base, dict):
+            from sim.scenario import apply_overrides
+
+            largest = [f"{p.key}={max(p.bounds) if p.bounds else max(p.values)}" for p in sweep.parameters
+                       if p.info.kind != "category"]  # fmt: skip
+            estimate = run_estimate(apply_overrides(base, largest))
+            check_memory(workers * (estimate.bytes + PROCESS_BASE),
+                         f"{sweep.source}: {workers} worker(s), each running a world of {estimate.users:,} users "
+                         f"(about {human_bytes(estimate.bytes)} at the largest parameter values)",
+                         "use fewer --workers or a smaller world", force)  # fmt: skip
+    except ResourceError as err:
+        raise SweepError(str(err)) from None
 
 
 def _row(future, task: Task, outputs: tuple[str, ...]) -> dict:

@@ -19,12 +19,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
 from sim.scenario import ModelConfig, ScenarioError, apply_overrides, load_scenario, validate_config
 from sim.scenario.schema import Count, Real
-from sim.scenario.io import parse_yaml, yaml_problem
+from sim.scenario.io import load_yaml_file
 from sim.sweep.models import RUN_SETTINGS, MarketSweepModel, ParameterInfo
 
 METHODS = ("sobol", "morris", "grid", "lhs")
@@ -175,18 +174,11 @@ def _short(value: Any, limit: int = 50) -> str:
 
 
 def read_sweep_file(path: str | Path) -> dict[str, Any]:
-    """The sweep file's YAML mapping; a missing file or malformed YAML is one line."""
+    """The sweep file's YAML mapping; a missing, non-regular, non-UTF-8 or hostile file is one line."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise SweepError(f"{path}: file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SweepError(f"{path}: cannot read file: {getattr(exc, 'strerror', None) or exc}") from None
-    try:
-        raw = parse_yaml(text)
-    except yaml.YAMLError as exc:
-        raise SweepError(f"{path}: {yaml_problem(exc)}") from None
+    raw = load_yaml_file(path, SweepError)
+    if raw is None:
+        raise SweepError(f"{path}: the file is empty; see docs/sweeps.md for the keys of a sweep file")
     if not isinstance(raw, dict):
         raise SweepError(f"{path}: the top level must be a mapping of keys to values")
     return {"name": path.stem, **raw}
@@ -228,7 +220,9 @@ def _market_base(spec: SweepFile, source: str) -> tuple[dict[str, Any], str | No
     elif scenario is None:
         raise SweepError(f"{source}: scenario: missing; name the base scenario file, e.g. scenario: scenarios/duel.yaml")
     else:
-        path = Path(scenario)
+        from sim.cli import find_scenario
+
+        path = find_scenario(scenario)  # as given, else a shipped scenario of the project
         try:
             loaded = load_scenario(path)
         except ScenarioError as err:

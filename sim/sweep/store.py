@@ -4,7 +4,7 @@
 
     OUT/sweep.yaml           the resolved sweep (loadable as a sweep file) and its fingerprint
     OUT/design.parquet       the design points as the sampler drew them
-    OUT/runs/part-*.parquet  one row per finished run, written atomically in batches
+    OUT/runs/part-*.parquet  one row per finished run, written atomically as runs finish
     OUT/metadata.json        provenance of every session that ran on the folder
     OUT/analysis/, OUT/figures/, OUT/report.md   built by the analysis
 
@@ -12,6 +12,14 @@ A part is written to a hidden temporary file and renamed into place, so a
 part is either complete or absent. Parts are numbered; when two hold a row
 for the same run id (a retried failure), the later part wins. A lock file
 keeps two sweeps from writing to one folder at once.
+
+A damaged file (truncated, garbled, zero bytes, another schema; a disk
+fault or a hand edit) never stops the folder: it is named in one warning
+line, renamed to ``*.bad`` and what it held is recomputed: the runs of a bad
+part run again on resume, a bad design is drawn again from the sweep, a bad
+sweep.yaml is rewritten from the sweep file when its fingerprint matches,
+and a bad metadata.json starts afresh (with a note that earlier sessions'
+records were set aside).
 """
 
 from __future__ import annotations
@@ -19,6 +27,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +41,14 @@ from sim.sweep.design import Design, same_design
 from sim.sweep.spec import Sweep, SweepError, first_difference, fingerprinted
 
 _ARROW = {"int": pa.int64(), "float": pa.float64(), "string": pa.string()}
+REQUIRED_RUN_COLUMNS = ("run_id", "sample", "replication", "status")
+_SWEEP_KEYS = ("name", "method", "parameters", "outputs", "replications", "seed")
+
+
+def _reason(err: BaseException) -> str:
+    text = " ".join(str(err).split())
+    text = text if len(text) <= 120 else text[:117] + "..."
+    return f"{type(err).__name__}: {text}" if text else type(err).__name__
 
 
 class SweepFolder:
@@ -48,18 +65,56 @@ class SweepFolder:
         self.report = self.out / "report.md"
         self.scratch = self.out / "dask-scratch"
         self._lock = self.out / ".sweep.lock"
+        self.notes: list[str] = []  # one line per damaged file set aside in this session
+        self.bad_sweep_yaml = False
+
+    # -- damaged files -------------------------------------------------------------
+
+    def set_aside(self, path: Path, problem: str, consequence: str) -> None:
+        """Rename a damaged file to ``*.bad`` (numbered if taken) and say so in one warning line."""
+        target = path.with_name(path.name + ".bad")
+        k = 1
+        while target.exists():
+            target, k = path.with_name(f"{path.name}.bad{k}"), k + 1
+        try:
+            os.replace(path, target)
+            moved = f"set aside as {target.name}"
+        except FileNotFoundError:
+            return  # gone meanwhile (compacted by the running sweep): nothing to set aside
+        except OSError as err:
+            moved = f"could not set it aside ({err.strerror or err})"
+        note = f"{path}: {problem}; {moved}; {consequence}"
+        self.notes.append(note)
+        print(f"warning: {note}", file=sys.stderr, flush=True)
 
     # -- the sweep it holds ------------------------------------------------------
 
     def stored_sweep(self) -> dict[str, Any] | None:
+        """The resolved sweep stored in sweep.yaml; None if absent, or damaged (then set aside)."""
         if not self.sweep_yaml.exists():
             return None
-        return yaml.safe_load(self.sweep_yaml.read_text(encoding="utf-8"))
+        from sim.scenario.io import load_yaml_file
+
+        try:
+            stored = load_yaml_file(self.sweep_yaml, SweepError)
+            missing = [k for k in _SWEEP_KEYS if not isinstance(stored, dict) or k not in stored]
+            if missing:
+                raise SweepError(f"not a resolved sweep (no {', '.join(missing)})")
+            return stored
+        except SweepError as err:
+            problem = str(err).removeprefix(f"{self.sweep_yaml}: ")
+            self.bad_sweep_yaml = True
+            self.set_aside(self.sweep_yaml, f"unreadable ({problem})",
+                           "it is rewritten from the sweep file when the sweep runs again with this --out")  # fmt: skip
+            return None
 
     def check_compatible(self, sweep: Sweep, design: Design) -> None:
         """Refuse a folder that holds anything but this sweep's results."""
         stored = self.stored_sweep()
         if stored is None:
+            if self.bad_sweep_yaml or any(self.out.glob("sweep.yaml.bad*")):  # damaged now or in an earlier session
+                self._check_without_sweep_yaml(sweep, design)
+                return
             leftovers = {self.scratch.name, self._lock.name}  # of a session that stopped before starting
             if self.out.exists() and (not self.out.is_dir() or any(p.name not in leftovers for p in self.out.iterdir())):
                 raise SweepError(f"--out {self.out}: exists and is not a sweep folder (no sweep.yaml); use another --out")
@@ -70,11 +125,25 @@ class SweepFolder:
                 f"--out {self.out}: holds the runs of a different sweep ({difference}); "
                 "use another --out, or restore the sweep file to resume"
             )
-        if self.design_parquet.exists() and not same_design(self.read_design(), design.points):
+        stored_design = self.read_design(redraw=design)
+        if stored_design is not None and not same_design(stored_design, design.points):
             raise SweepError(
                 f"--out {self.out}: the design drawn now differs from the stored one (another SALib or "
                 "SciPy version?); use another --out"
             )
+
+    def _check_without_sweep_yaml(self, sweep: Sweep, design: Design) -> None:
+        """sweep.yaml was damaged: accept the folder if metadata's fingerprint or the stored design matches."""
+        recorded = self.read_metadata().get("fingerprint")
+        if recorded is not None:
+            if recorded != sweep.fingerprint():
+                raise SweepError(f"--out {self.out}: its metadata.json records another sweep (fingerprint "
+                                 f"{recorded}, this one {sweep.fingerprint()}); use another --out")  # fmt: skip
+            return
+        stored_design = self.read_design(redraw=design)
+        if stored_design is not None and not same_design(stored_design, design.points):
+            raise SweepError(f"--out {self.out}: sweep.yaml was damaged and the stored design differs from this "
+                             "sweep's; use another --out")  # fmt: skip
 
     def initialise(self, sweep: Sweep, design: Design) -> None:
         """Write sweep.yaml and design.parquet (once; a resumed sweep keeps them)."""
@@ -84,13 +153,44 @@ class SweepFolder:
             text = yaml.safe_dump(sweep.resolved_dict(), sort_keys=False, allow_unicode=True)
             atomic_write(self.sweep_yaml, (header + text).encode("utf-8"))
         if not self.design_parquet.exists():
-            tmp = self.design_parquet.with_name(".design.parquet.tmp")
-            design.points.reset_index().to_parquet(tmp, index=False)
-            os.replace(tmp, self.design_parquet)
+            self._write_design(design)
 
-    def read_design(self) -> pd.DataFrame:
-        """The stored design points, indexed by sample."""
+    def read_design(self, redraw: Design | None = None) -> pd.DataFrame | None:
+        """The stored design points, indexed by sample.
+
+        A damaged design.parquet is set aside and written again: from
+        ``redraw`` when given (the sweep command has just drawn it), else
+        drawn again from sweep.yaml. None when it is absent and ``redraw``
+        is given (it is written by `initialise`).
+        """
+        if self.design_parquet.exists():
+            try:
+                design = pd.read_parquet(self.design_parquet)
+                if "sample" not in design.columns or design.empty:
+                    raise ValueError(f"no design points (columns {list(design.columns)})")
+                return design.set_index("sample")
+            except Exception as err:  # noqa: BLE001 - any unreadable file is set aside, whatever pyarrow raised
+                self.set_aside(self.design_parquet, f"unreadable ({_reason(err)})", "the design is drawn again")
+        if redraw is not None:
+            return None
+        self._write_design(self._redrawn_design())
         return pd.read_parquet(self.design_parquet).set_index("sample")
+
+    def _redrawn_design(self) -> Design:
+        from sim.sweep.design import build_design
+        from sim.sweep.spec import sweep_from_dict
+
+        stored = self.stored_sweep()
+        if stored is None:
+            raise SweepError(f"{self.out}: no readable sweep.yaml to draw the design from; run the sweep "
+                             "command again with its sweep file and this --out")  # fmt: skip
+        sweep, _ = sweep_from_dict(stored, str(self.sweep_yaml))
+        return build_design(sweep)
+
+    def _write_design(self, design: Design) -> None:
+        tmp = self.design_parquet.with_name(".design.parquet.tmp")
+        design.points.reset_index().to_parquet(tmp, index=False)
+        os.replace(tmp, self.design_parquet)
 
     # -- runs --------------------------------------------------------------------
 
@@ -98,14 +198,32 @@ class SweepFolder:
         return sorted(self.runs.glob("part-*.parquet"), key=_part_number)
 
     def read_runs(self) -> pd.DataFrame:
-        """Every stored run, one row per run id (the latest part wins); empty if none."""
-        frames = [pd.read_parquet(path) for path in self.parts()]
-        frames = [f for f in frames if len(f)]
+        """Every stored run, one row per run id (the latest part wins); empty if none.
+
+        A part that cannot be read or lacks the run columns is set aside; its
+        runs count as not run, so the next session runs them again.
+        """
+        frames = [f for f in (self._read_part(path) for path in self.parts()) if f is not None and len(f)]
         if not frames:
             return pd.DataFrame()
         runs = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
         runs = runs.drop_duplicates("run_id", keep="last")
         return runs.sort_values(["sample", "replication"], kind="stable").reset_index(drop=True)
+
+    def _read_part(self, path: Path) -> pd.DataFrame | None:
+        try:
+            frame = pq.read_table(path).to_pandas()
+        except FileNotFoundError:
+            return None  # merged into a newer part by a running sweep meanwhile
+        except Exception as err:  # noqa: BLE001 - truncated, garbled, zero bytes: whatever pyarrow raised
+            self.set_aside(path, f"unreadable ({_reason(err)})", "its runs will run again on resume")
+            return None
+        missing = [c for c in REQUIRED_RUN_COLUMNS if c not in frame.columns]
+        if missing:
+            self.set_aside(path, f"not a part of run rows (no {', '.join(missing)} column)",
+                           "its runs will run again on resume")  # fmt: skip
+            return None
+        return frame
 
     def write_part(self, rows: list[dict[str, Any]], kinds: dict[str, str]) -> Path:
         """Write rows as the next numbered part, atomically."""
@@ -130,7 +248,7 @@ class SweepFolder:
         merged = self.write_part(runs.to_dict("records"), kinds)
         for path in parts:
             if path != merged:
-                path.unlink()
+                path.unlink(missing_ok=True)
 
     def clean_temporary(self) -> None:
         """Remove temporary parts an interrupted session left behind."""
@@ -140,14 +258,42 @@ class SweepFolder:
     # -- metadata ----------------------------------------------------------------
 
     def read_metadata(self) -> dict[str, Any]:
+        """metadata.json; {} if absent, or damaged (then set aside, with a note for the next write)."""
         if not self.metadata_json.exists():
             return {}
-        return json.loads(self.metadata_json.read_text(encoding="utf-8"))
+        try:
+            metadata = json.loads(self.metadata_json.read_text(encoding="utf-8"))
+            if not isinstance(metadata, dict):
+                raise ValueError("not a JSON object")
+            return metadata
+        except (OSError, ValueError) as err:
+            self.set_aside(self.metadata_json, f"unreadable ({_reason(err)})",
+                           "a new one is written; earlier sessions' records stay in the .bad file")  # fmt: skip
+            return {}
 
     def write_metadata(self, metadata: dict[str, Any]) -> None:
         atomic_write(self.metadata_json, (json.dumps(metadata, indent=2, default=str) + "\n").encode("utf-8"))
 
     # -- lock --------------------------------------------------------------------
+
+    def check_writable(self) -> None:
+        """Fail early, in one line, on a folder (or parent) this process cannot write."""
+        try:
+            here = self.out  # probe the folder, or the nearest existing parent: nothing is created before the start
+            while not here.exists() and here != here.parent:
+                here = here.parent
+            if not here.is_dir():
+                raise NotADirectoryError(20, "Not a directory", str(here))
+            probe = here / f".probe-{os.getpid()}"
+            probe.write_bytes(b"")
+            probe.unlink()
+            if self.runs.is_dir():
+                probe = self.runs / f".probe-{os.getpid()}"
+                probe.write_bytes(b"")
+                probe.unlink()
+        except OSError as err:
+            place = getattr(err, "filename", None) or self.out
+            raise SweepError(f"--out {self.out}: cannot write there: {err.strerror or err} ({place})") from None
 
     def lock(self) -> None:
         """Claim the folder for this process; a lock of a process that is gone is taken over."""

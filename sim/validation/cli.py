@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import sys
 import time
 from pathlib import Path
@@ -99,7 +98,8 @@ def execute_validation(scenario, facts: FactTable, folder: Path, workers: int, q
     """Run the replications with a progress bar, compute the quantities, write the folder atomically."""
     from tqdm import tqdm
 
-    from sim.runs.results import _atomic_folder, combine
+    from sim.runs.folders import claim_folder
+    from sim.runs.results import combine
     from sim.runs.runner import replication_seed, run_replications
     from sim.validation.figure import plot_validation
     from sim.validation.quantities import quantities_by_replication
@@ -126,8 +126,8 @@ def execute_validation(scenario, facts: FactTable, folder: Path, workers: int, q
         "wall_time_seconds": time.perf_counter() - clock,
         "wall_time_per_replication": [round(r.wall_time, 3) for r in reps],
     }
-    partial = _atomic_folder(folder)
-    try:
+    with claim_folder(folder) as claim:  # locked: a second validate on the same --out is refused
+        partial = claim.partial
         (partial / "config.yaml").write_text(
             yaml.safe_dump(scenario.resolved_dict(), sort_keys=False, allow_unicode=True)
         )
@@ -139,8 +139,4 @@ def execute_validation(scenario, facts: FactTable, folder: Path, workers: int, q
         figure = plot_validation(table, partial / "validation.png", f"{scenario.name} against published figures")
         write_validation_report(partial / "report.md", scenario, table, facts, figure, metadata)
         (partial / "metadata.json").write_text(json.dumps(metadata, indent=2, default=str) + "\n")
-        os.rename(partial, folder)
-    except BaseException:
-        shutil.rmtree(partial, ignore_errors=True)
-        raise
-    return folder
+        return claim.commit()

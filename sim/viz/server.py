@@ -24,7 +24,7 @@ import sys
 import warnings
 from pathlib import Path
 
-from sim.cli import BadInput, OneLineParser
+from sim.cli import BadInput, OneLineParser, find_scenario, print_error
 from sim.model.market import GRID_CELL_LIMIT
 from sim.scenario import ScenarioError
 from sim.viz.demo import REPO_ROOT, SCENARIO_ENV, demo_scenario
@@ -123,6 +123,8 @@ def serve(scenario_path: str | None, host: str, port: int) -> int:
 
     A bad scenario raises ScenarioError before anything starts.
     """
+    if scenario_path is not None:  # a shipped scenario is found from any folder, as by `python run.py`
+        scenario_path = str(find_scenario(scenario_path))
     scenario = demo_scenario(scenario_path)  # validate now, with the user's path in any message
     if scenario.width * scenario.height > GRID_CELL_LIMIT:
         raise VizError(f"{scenario_path or scenario.name}: the browser demo draws worlds of up to {GRID_CELL_LIMIT:,} users "
@@ -170,7 +172,7 @@ def viz_main(argv: list[str]) -> int:
             raise VizError(f"--port: must be between 1 and 65535 (got {args.port})")
         return serve(args.scenario, args.host, args.port)
     except (BadInput, VizError, ScenarioError) as err:
-        print(f"error: {err}", file=sys.stderr)
+        print_error(err)  # one line per mistake of a scenario file
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         return 0
