@@ -21,6 +21,7 @@ import numpy as np
 import pytest
 
 from sim.model.market import MarketModel
+from sim.model.outputs import FIRM_COLUMNS, PLATFORM_COLUMNS
 from tests.conftest import SMALL, run
 
 # Everything that draws is off; tests switch on exactly what they need.
@@ -260,7 +261,11 @@ def test_shares_merge_per_item_with_social_proof_and_travel_once():
     assert day2["delivered"] == 2 + 9 and day2["earned_reach"] == 9
     assert day2["shares"] == 7 + 2  # 7 new sharers of post 1; users 0, 1 share post 2
     cascades = model.cascade_table()
-    assert cascades["cascade_size"].tolist() == [9, 2]
+    assert list(cascades.columns) == ["item", "firm", "kind", "is_ad", "day", "cascade_size"]
+    assert cascades.to_dict("list") == {
+        "item": [0, 1], "firm": ["f", "f"], "kind": ["promo", "promo"],
+        "is_ad": [False, False], "day": [1, 2], "cascade_size": [9, 2],
+    }
 
 
 # -- unfollow: threshold and per-event draws ----------------------------------
@@ -338,9 +343,21 @@ def test_second_contact_rate_counts_users_reached_on_two_days():
     assert [r["attention_loss"] for r in rows] == [0.0, 0.0, 0.0]
     assert model.users.ads_hidden[:, 0].tolist() == [False] * 3 + [True] * 4 + [False] * 2
     table = model.firm_table()
+    assert list(table.columns) == list(FIRM_COLUMNS) and table["step"].tolist() == [1, 2, 3]
     assert table["second_contact_rate"].tolist() == pytest.approx([0.0, 5 / 9, 5 / 9])
     platform = model.platform_table()
+    assert list(platform.columns) == ["step", *PLATFORM_COLUMNS]
+    assert platform["step"].tolist() == [1, 2, 3] and platform.index.tolist() == [0, 1, 2]
     assert platform["candidates"].tolist() == [9, 5, 5]
+    assert platform["seen_candidates"].tolist() == [9, 5, 5]
+    assert platform["background_items"].tolist() == [0, 0, 0]
+    assert platform["attention_used"].tolist() == [9, 5, 5]
+    assert platform["overload"].tolist() == pytest.approx([9 / 450, 5 / 450, 5 / 450])
+    assert platform["overloaded_share"].tolist() == [0.0, 0.0, 0.0]
+    cascades = model.cascade_table()  # a post and an ad creative a day, none shared
+    assert cascades["firm"].tolist() == ["f"] * 6 and cascades["day"].tolist() == [1, 1, 2, 2, 3, 3]
+    assert cascades["kind"].tolist() == ["promo", "ad"] * 3
+    assert cascades["is_ad"].tolist() == [False, True] * 3 and cascades["cascade_size"].sum() == 0
     assert platform["attention_capacity"].tolist() == [450] * 3
     assert platform["attention_used_share"].tolist() == pytest.approx([9 / 450, 5 / 450, 5 / 450])
 
@@ -406,6 +423,39 @@ def _first_firm_share(firms, trust, ranking, *, follows_a, params, days=3):
     seen = table.groupby("firm")["impressions"].sum()
     assert seen.sum() == 900 * days  # exactly one item per user and day
     return seen[firms[0]["name"]] / seen.sum(), model.platform_table()
+
+
+def test_social_proof_raises_a_shares_rank_in_the_model():
+    """Day 1 the users of every third column (x % 3 == 0, 300 of 900) follow
+    firm a and share its post. Day 2 attention drops to 1 slot: each other
+    user gets one merged share candidate with s = 3 (three sharers in its
+    Moore block) against firm b's post; each sharer gets the share (s = 2)
+    against a's new post and b's post. With trust 0 and unit type weights:
+      P(non-sharer sees the share) = (1 + ln 4) / (2 + ln 4) = 0.7047
+      P(sharer sees the share)     = (1 + ln 3) / (3 + ln 3) = 0.5120
+    expected earned reach 576.4, sd 14.1; without the social-proof term 400.
+
+    Catches: social proof dropped from (or changed in) the model's weight.
+    """
+    fa = firm("a", **ONE_POST_A_DAY)
+    fb = firm("b", **ONE_POST_A_DAY, promo_share=0.0)
+    model = tiny([fa, fb], seed=5, width=30, height=30, weight_share=1.0, appeal_promo=10.0,
+                 share_prob_promo=1.0, trust0=0.0, trust_pos=0.0, trust_drift=0.0)
+    x = np.arange(900) // 30
+    sharers = x % 3 == 0
+    model.users.follows[:, 0] = sharers
+    model.users.follows[:, 1] = True
+    model.users.trust[:] = 0.0
+    model.step()
+    assert model.firms[0].today["shares"] == 300
+    model.users.attention[:] = 1
+    model.step()
+    a = model.firms[0].today
+    assert a["delivered"] == 300 + 900  # a's posts, and one merged share per reader
+    p_reader, p_sharer = (1 + np.log(4)) / (2 + np.log(4)), (1 + np.log(3)) / (3 + np.log(3))
+    mean = 600 * p_reader + 300 * p_sharer
+    sd = np.sqrt(600 * p_reader * (1 - p_reader) + 300 * p_sharer * (1 - p_sharer))
+    assert abs(a["earned_reach"] - mean) < 4 * sd
 
 
 # -- followers: an independent count ------------------------------------------
