@@ -209,6 +209,25 @@ def test_a_reply_to_a_positive_comment_can_be_liked_and_answered_again():
     assert today["likes"] == 2 and today["comments"] == 2 and today["replies_sent"] == 2
 
 
+def test_comment_and_share_draws_are_per_item():
+    """100 users get an ad: the 50 with fatigue 0.05 like it, the 50 with
+    fatigue 1 hate it. comment_prob, neg_comment_prob and share_prob_ad 0.5:
+    each count is Binomial(50, 0.5), 25 +- 14 (4 sigma) -- never all or none.
+
+    Catches: one draw shared by all items (comments or shares all-or-nothing).
+    """
+    f = firm(ads_per_day=100, budget=0.0)
+    model = tiny([f], seed=2, width=10, height=10, cost_ad=0.0, appeal_ad=10.0, annoy_ad=10.0,
+                 comment_prob=0.5, neg_comment_prob=0.5, share_prob_ad=0.5)
+    model.users.fatigue[0::2] = 0.05
+    model.users.fatigue[1::2] = 1.0
+    model.step()
+    today = model.firms[0].today
+    assert today["likes"] == 50
+    for column in ("comments", "negative_comments", "shares"):
+        assert abs(today[column] - 25) <= 14, column
+
+
 # -- load: shares, value posts ------------------------------------------------
 
 
@@ -366,17 +385,17 @@ def test_second_contact_rate_counts_users_reached_on_two_days():
 
 
 RANKING_CASES = {
-    # trust 1 against trust 0, equal type weight: w = 1 * 2 against 1 * 1
-    "trust": ([firm("a", **ONE_POST_A_DAY), firm("b", **ONE_POST_A_DAY)], [1.0, 0.0], {}, 2 / 3),
+    # each user trusts one firm fully (1) and the other not at all (0): w = 2 against 1
+    "trust": ([firm("a", **ONE_POST_A_DAY), firm("b", **ONE_POST_A_DAY)], {}, 2 / 3),
     # a promo post (weight 3) against a value post (weight 1), equal trust
     "type_weight": (
         [firm("a", **ONE_POST_A_DAY), firm("b", **ONE_POST_A_DAY, promo_share=0.0)],
-        [0.5, 0.5], {"weight_promo": 3.0}, 3 / 4,
+        {"weight_promo": 3.0}, 3 / 4,
     ),
     # an ad (weight_ad 3) to a non-follower against a followed firm's post (weight 1)
     "ad_weight": (
         [firm("a", ads_per_day=900), firm("b", **ONE_POST_A_DAY)],
-        [0.0, 0.0], {"weight_ad": 3.0}, 3 / 4,
+        {"weight_ad": 3.0}, 3 / 4,
     ),
 }
 
@@ -384,21 +403,20 @@ RANKING_CASES = {
 @pytest.mark.parametrize("case", list(RANKING_CASES))
 def test_engagement_ranking_sees_items_in_proportion_to_their_weight(case):
     """With one slot and keys U**(1/w), item a beats item b with probability
-    w_a / (w_a + w_b). 2700 draws: a 4-sigma band is about +-0.035, and
-    chronological ranking (all w = 1) gives 1/2 in every case.
+    w_a / (w_a + w_b). 900 users x 3 days: a 4-sigma band is about +-0.035,
+    and chronological ranking (all w = 1) gives 1/2 in every case. In the
+    trust case even users trust firm a, odd users firm b, so the trusted
+    firm must be looked up per user and firm (read from days_reached).
 
-    Catches: the trust term or a type weight dropped from the model's weight.
+    Catches: the trust term or a type weight dropped from the model's
+    weight, or trust read for the wrong user or firm.
     """
-    firms, trust, params, expected = RANKING_CASES[case]
+    firms, params, expected = RANKING_CASES[case]
     n = 900 * 3
     band = 4 * np.sqrt(expected * (1 - expected) / n)
-
-    def share(ranking):
-        return _first_firm_share(firms, trust, ranking, follows_a=case != "ad_weight", params=params)
-
-    engaged, platform = share("engagement")
+    engaged, platform = _favoured_share(firms, case, "engagement", params)
     assert abs(engaged - expected) < band
-    chrono, _ = share("chronological")
+    chrono, _ = _favoured_share(firms, case, "chronological", params)
     assert abs(chrono - 0.5) < 4 * np.sqrt(0.25 / n)
     # every user was offered 2 items for 1 slot
     assert platform["candidates"].tolist() == [1800] * 3
@@ -408,21 +426,29 @@ def test_engagement_ranking_sees_items_in_proportion_to_their_weight(case):
     assert platform["overloaded_share"].tolist() == pytest.approx([1.0] * 3)
 
 
-def _first_firm_share(firms, trust, ranking, *, follows_a, params, days=3):
+def _favoured_share(firms, case, ranking, params, days=3):
     """Both firms reach every user daily; attention 1, no background: one item is seen.
 
-    Returns firm a's share of the impressions and the platform table.
+    Returns the share of user-days on which the favoured firm's item was the
+    one seen (firm a, or in the trust case the firm the user trusts), and
+    the platform table.
     """
     model = tiny(firms, width=30, height=30, steps=days, attention_mean=1.0, trust_drift=0.0,
                  cost_ad=0.0, ranking=ranking, **params)
     model.users.follows[:, 1] = True
-    model.users.follows[:, 0] = follows_a
-    model.users.trust[:] = trust
+    model.users.follows[:, 0] = case != "ad_weight"
+    favoured = np.zeros((900, 2), dtype=bool)
+    favoured[:, 0] = True
+    if case == "trust":
+        favoured[1::2] = [False, True]
+        model.users.trust[:] = favoured
+    else:
+        model.users.trust[:] = 0.0
     run(model)
-    table = model.firm_table()
-    seen = table.groupby("firm")["impressions"].sum()
-    assert seen.sum() == 900 * days  # exactly one item per user and day
-    return seen[firms[0]["name"]] / seen.sum(), model.platform_table()
+    seen_days = model.users.days_reached  # 1 slot a day: exactly one firm seen per user and day
+    assert np.array_equal(seen_days.sum(axis=1), np.full(900, days))
+    assert model.firm_table()["impressions"].sum() == 900 * days
+    return seen_days[favoured].sum() / (900 * days), model.platform_table()
 
 
 def test_social_proof_raises_a_shares_rank_in_the_model():
