@@ -79,6 +79,7 @@ def test_budget_limited_critics_are_deleted(seed):
     assert today["replies_sent"] == 3 and today["deletions"] == 6
     assert today["spend"] == pytest.approx(0.3)
     assert today["cost_per_reach"] == pytest.approx(0.3 / 9)
+    assert today["followers"] == 0 and np.isnan(today["trust_followers"]) and np.isnan(today["fatigue_followers"])
     # trust 0.3: -5 % for the negative reaction, then -30 % for a deleted comment, then drift
     trust = model.users.trust[:, 0]
     deleted = np.isclose(trust, drift(0.3 * 0.95 * 0.7))
@@ -529,3 +530,24 @@ def test_grid_layers_mirror_user_state():
     reached_a = np.zeros(12, dtype=bool)
     reached_a[[0, 5]] = True
     assert np.array_equal(grid.reached_a.data, reached_a.reshape(shape))
+    # per-firm means over each firm's own followers (two firms, so a pooled mean would differ)
+    for k, f in enumerate(model.firms):
+        mine = model.users.follows[:, k]
+        assert f.today["followers"] == mine.sum() == 2
+        assert f.today["trust_mean"] == pytest.approx(model.users.trust[:, k].mean())
+        assert f.today["trust_followers"] == pytest.approx(model.users.trust[mine, k].mean())
+        assert f.today["fatigue_followers"] == pytest.approx(model.users.fatigue[mine, k].mean())
+    assert model.firms[1].today["fatigue_followers"] == pytest.approx((5 / 11 * 0.5 + 7 / 11 * 0.5) * 0.95 / 2)
+
+
+def test_fatigue_exactly_at_the_threshold_keeps_a_follower():
+    """Unfollow needs fatigue strictly above unfollow_threshold (decay 0: 0.7 stays 0.7)."""
+    model = tiny([firm()], fatigue_decay=0.0, unfollow_threshold=0.7)
+    model.users.follows[:] = True
+    model.users.fatigue[:4] = 0.7
+    model.users.fatigue[4:] = 0.75
+    model.step()
+    assert model.users.fatigue[:4, 0] == pytest.approx([0.7] * 4)
+    assert model.users.follows[:, 0].tolist() == [True] * 4 + [False] * 5
+    today = model.firms[0].today
+    assert today["unfollows"] == 5 and today["reach"] == 0
