@@ -551,3 +551,6 @@ def test_fatigue_exactly_at_the_threshold_keeps_a_follower():
     assert model.users.follows[:, 0].tolist() == [True] * 4 + [False] * 5
     today = model.firms[0].today
     assert today["unfollows"] == 5 and today["reach"] == 0
+    # a firm nobody ever saw: no second contacts, no cost per reach
+    assert today["cumulative_reach"] == 0 and today["second_contact_rate"] == 0.0
+    assert np.isnan(today["cost_per_reach"]) and today["attention_loss"] == 0.0
