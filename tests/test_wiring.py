@@ -229,6 +229,19 @@ def test_comment_and_share_draws_are_per_item():
         assert abs(today[column] - 25) <= 14, column
 
 
+def test_a_seen_ad_loads_one_unit_and_a_reply_none():
+    """9 users see an ad and ignore it; gain 1 above tolerance 0.5: fatigue 0.5.
+
+    Day 2 the ad is seen again after a day's decay: 0.5 * 0.95 + 0.5.
+    """
+    model = tiny([firm(ads_per_day=9)], cost_ad=0.0, fatigue_gain=1.0, tolerance=0.5,
+                  unfollow_threshold=1.0)
+    model.step()
+    assert model.users.fatigue[:, 0] == pytest.approx(np.full(9, 0.5))
+    model.step()
+    assert model.users.fatigue[:, 0] == pytest.approx(np.full(9, 0.5 * 0.95 + 0.5))
+
+
 # -- load: shares, value posts ------------------------------------------------
 
 
@@ -519,6 +532,7 @@ def test_grid_layers_mirror_user_state():
     model.users.fatigue[:, 1] = np.linspace(0, 0.5, 12)
     model.step()
     grid = model.grid
+    assert grid.torus and grid.dimensions == (4, 3)
     shape = (4, 3)
     assert np.array_equal(grid.followed_firms.data, np.array(
         [1 * model.users.follows[i, 0] + 2 * model.users.follows[i, 1] for i in range(12)]).reshape(shape))
