@@ -263,3 +263,20 @@ def test_shares_travel_only_within_the_post_lifetime_and_once_per_user(lifetime)
     assert arrived_ages == set(range(1, lifetime + 1))
     cascades = model.cascade_table()
     assert cascades["cascade_size"].sum() == len(shared_pairs)
+
+
+# -- set-up draws and clipping -------------------------------------------------
+
+
+def test_initial_attention_has_the_requested_arithmetic_mean():
+    """round(LogNormal(ln m - s^2/2, s)) has mean m (rounding shifts it by well under 0.1)."""
+    att = mx.initial_attention(400000, 30.0, 0.5, np.random.default_rng(0))
+    assert att.dtype == np.int64 and att.min() >= 1
+    assert att.mean() == pytest.approx(30.0, abs=0.1)
+    assert np.median(att) == pytest.approx(30.0 * math.exp(-0.125), abs=1.0)  # exp(mu)
+
+
+def test_fatigue_never_drops_below_zero():
+    f = mx.updated_fatigue(np.array([0.1]), np.array([0.0]), np.array([3]),
+                           fatigue_decay=0.05, fatigue_gain=0.15, tolerance=3.0, reply_relief=0.2)
+    assert f.tolist() == [0.0]
