@@ -280,3 +280,8 @@ def test_fatigue_never_drops_below_zero():
     f = mx.updated_fatigue(np.array([0.1]), np.array([0.0]), np.array([3]),
                            fatigue_decay=0.05, fatigue_gain=0.15, tolerance=3.0, reply_relief=0.2)
     assert f.tolist() == [0.0]
+
+
+def test_torus_distance_wraps_around():
+    """Ring of 10: from 2, cell 9 is 3 away (through 0), cell 7 is 5, cell 4 is 2."""
+    assert mx.torus_distance(np.array([2, 3, 1, 9, 7, 4, 12]), 2, 10).tolist() == [0, 1, 1, 3, 5, 2, 0]
