@@ -70,6 +70,26 @@ def test_model_reactions_match_the_spec_formula_per_kind_and_channel():
     assert abs(got_neg - exp_neg.sum()) < four_sigma(exp_neg)
 
 
+# -- ranking weight ----------------------------------------------------------
+
+
+def test_candidate_weight_multiplies_type_trust_and_social_proof_terms():
+    """w = type_weight * (1 + trust) * (1 + ln(1 + s)), each term checked alone and together.
+
+    Catches: the trust term or the social-proof term dropped or changed
+    (ln(s) for ln(1 + s), s for ln(1 + s), trust for 1 + trust).
+    """
+    e = math.e
+    type_weight = np.array([1.0, 2.0, 1.0, 1.0, 4.0, 3.0, 1.0])
+    trust = np.array([0.0, 0.0, 0.5, 1.0, 0.25, 0.0, 0.3])
+    social = np.array([0, 0, 0, 0, e - 1, e**2 - 1, 3])
+    expected = [1.0, 2.0, 1.5, 2.0, 4 * 1.25 * 2, 3 * 3.0, 1.3 * (1 + math.log(4))]
+    assert mx.candidate_weight(type_weight, trust, social) == pytest.approx(expected)
+    # integer social proof as the feed delivers it: s = 0 adds nothing, s = 1 adds ln 2
+    w = mx.candidate_weight(np.ones(3), np.zeros(3), np.array([0, 1, 2], dtype=np.int64))
+    assert w == pytest.approx([1.0, 1 + math.log(2), 1 + math.log(3)])
+
+
 # -- budget ------------------------------------------------------------------
 
 
@@ -243,3 +263,25 @@ def test_shares_travel_only_within_the_post_lifetime_and_once_per_user(lifetime)
     assert arrived_ages == set(range(1, lifetime + 1))
     cascades = model.cascade_table()
     assert cascades["cascade_size"].sum() == len(shared_pairs)
+
+
+# -- set-up draws and clipping -------------------------------------------------
+
+
+def test_initial_attention_has_the_requested_arithmetic_mean():
+    """round(LogNormal(ln m - s^2/2, s)) has mean m (rounding shifts it by well under 0.1)."""
+    att = mx.initial_attention(400000, 30.0, 0.5, np.random.default_rng(0))
+    assert att.dtype == np.int64 and att.min() >= 1
+    assert att.mean() == pytest.approx(30.0, abs=0.1)
+    assert np.median(att) == pytest.approx(30.0 * math.exp(-0.125), abs=1.0)  # exp(mu)
+
+
+def test_fatigue_never_drops_below_zero():
+    f = mx.updated_fatigue(np.array([0.1]), np.array([0.0]), np.array([3]),
+                           fatigue_decay=0.05, fatigue_gain=0.15, tolerance=3.0, reply_relief=0.2)
+    assert f.tolist() == [0.0]
+
+
+def test_torus_distance_wraps_around():
+    """Ring of 10: from 2, cell 9 is 3 away (through 0), cell 7 is 5, cell 4 is 2."""
+    assert mx.torus_distance(np.array([2, 3, 1, 9, 7, 4, 12]), 2, 10).tolist() == [0, 1, 1, 3, 5, 2, 0]
