@@ -32,13 +32,15 @@ class Candidates:
 
     def take(self, mask_or_index) -> Candidates:
         """The subset selected by a boolean mask or index array."""
-        return Candidates(**{f.name: getattr(self, f.name)[mask_or_index] for f in fields(self)})
+        index = np.flatnonzero(mask_or_index) if mask_or_index.dtype == bool else mask_or_index
+        return Candidates(*[getattr(self, name)[index] for name in FIELDS])
 
     @staticmethod
     def concat(parts: list[Candidates]) -> Candidates:
-        return Candidates(
-            **{f.name: np.concatenate([getattr(p, f.name) for p in parts]) for f in fields(Candidates)}
-        )
+        return Candidates(*[np.concatenate([getattr(p, name) for p in parts]) for name in FIELDS])
+
+
+FIELDS = tuple(f.name for f in fields(Candidates))
 
 
 def _make(user, firm, channel, kind, item, social=None, answers_critic=None) -> Candidates:
@@ -56,7 +58,7 @@ def _make(user, firm, channel, kind, item, social=None, answers_critic=None) -> 
 
 def _column(value, n: int, dtype) -> np.ndarray:
     """``value`` as a column of length n: an array as it is, a scalar repeated."""
-    if np.ndim(value):
+    if isinstance(value, np.ndarray) and value.ndim:
         return np.asarray(value).astype(dtype, copy=False)
     return np.full(n, value, dtype=dtype)
 
