@@ -10,6 +10,7 @@ kernel draws its random numbers in another order than the revision, so runs
 of one seed differ; only the distributions must agree.
 
     python benchmarks/dock.py --rev 9a1d3ee --reps 20            # the table
+    python benchmarks/dock.py --rev 9a1d3ee --new HEAD           # a commit instead of the working tree
     python benchmarks/dock.py --rev 9a1d3ee --reps 3 --steps 60  # a quick look
 
 Each (tree, scenario) runs in its own process (the revision's from a
@@ -118,6 +119,8 @@ def print_table(scenario: str, rows: list[dict], rev: str, reps: int) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python benchmarks/dock.py", description=__doc__.splitlines()[0])
     parser.add_argument("--rev", default="9a1d3ee", help="the git revision to dock against (default: %(default)s)")
+    parser.add_argument("--new", default=None,
+                        help="dock this git revision (from a temporary worktree) instead of the working tree")
     parser.add_argument("--reps", type=int, default=20, help="replications per scenario and tree (default: 20)")
     parser.add_argument("--steps", type=int, default=None, help="days per run (default: the scenario's, 365)")
     parser.add_argument("--jobs", type=int, default=2, help="processes at a time (default: 2)")
@@ -132,17 +135,21 @@ def main(argv: list[str] | None = None) -> int:
 
     print(f"Docking against {args.rev}: {args.reps} replications per scenario; start {_load()}")
     path, rev = checkout(args.rev)
+    new_path, new_rev = checkout(args.new) if args.new else (REPO_ROOT, "working tree")
+    print(f"now = {new_rev}")
     start = time.perf_counter()
     try:
         jobs = {(name, label): (root, overrides)
                 for name, overrides in SCENARIOS.items()
-                for label, root in ((rev, path), ("now", REPO_ROOT))}
+                for label, root in ((rev, path), ("now", new_path))}
         with ThreadPoolExecutor(args.jobs) as pool:
             futures = {key: pool.submit(run_tree, root, overrides, args.reps, args.steps)
                        for key, (root, overrides) in jobs.items()}
             results = {key: f.result() for key, f in futures.items()}
     finally:
         remove_checkout(path)
+        if args.new:
+            remove_checkout(new_path)
     all_agree = True
     for name in SCENARIOS:
         rows = compare(results[(name, rev)], results[(name, "now")])
