@@ -80,6 +80,7 @@ class MarketModel(mesa.Model):
         self.contacts = build_contacts(config.width, config.height, config.weak_ties, self.rng)
         self.users = draw_population(config, homes, self.rng)
         self._capacity = float(self.users.attention.sum())
+        self._background_rate = self.users.pages * config.page_post_rate
         self.items = ItemLog(self.n_users)
         self._grid: OrthogonalMooreGrid | None = None
         self.firms = [
@@ -196,7 +197,7 @@ class MarketModel(mesa.Model):
     def allocate_attention(self, feed: fd.Candidates) -> tuple[np.ndarray, np.ndarray]:
         """Which candidates are seen, given background items and each user's budget."""
         users, n_firms = self.users, len(self.firms)
-        background = self.rng.poisson(users.pages * self.p.page_post_rate)
+        background = self.rng.poisson(self._background_rate)
         if self.p.ranking == "chronological":
             weights = np.ones(len(feed))
         else:

@@ -36,11 +36,12 @@ def index_of(x, y, height: int):
 
 
 def moore_neighbours(width: int, height: int) -> np.ndarray:
-    """The 8 torus Moore neighbours of every user, shape (N, 8), int32."""
-    x, y = np.divmod(np.arange(width * height, dtype=np.int64), height)
-    nx = (x[:, None] + MOORE_OFFSETS[:, 0]) % width
-    ny = (y[:, None] + MOORE_OFFSETS[:, 1]) % height
-    return (nx * height + ny).astype(np.int32)
+    """The 8 torus Moore neighbours of every user, shape (N, 8), int32 (one column at a time)."""
+    x, y = np.divmod(np.arange(width * height, dtype=np.int32), np.int32(height))
+    table = np.empty((width * height, 8), dtype=np.int32)
+    for k, (dx, dy) in enumerate(MOORE_OFFSETS.tolist()):
+        table[:, k] = (x + dx) % width * height + (y + dy) % height
+    return table
 
 
 def draw_weak_ties(width: int, height: int, k: int, rng: np.random.Generator) -> np.ndarray:
