@@ -204,3 +204,13 @@ def test_stepping_past_the_horizon_keeps_every_day():
     for _ in range(5):
         model.step()
     assert model.firm_table()["step"].max() == 5 and len(model.platform_table()) == 5
+
+
+def test_the_datacollector_view_holds_the_recorded_days():
+    model = run(MarketModel(seed=2, width=10, height=10, steps=4))
+    collector = model.datacollector
+    platform = collector.get_model_vars_dataframe()
+    pd.testing.assert_frame_equal(platform, model.platform_table().drop(columns="step"))
+    firms = collector.get_agent_vars_dataframe().reset_index()
+    assert firms["Step"].tolist() == model.firm_table()["step"].tolist()
+    assert firms["reach"].tolist() == model.firm_table()["reach"].tolist()

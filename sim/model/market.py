@@ -112,6 +112,30 @@ class MarketModel(mesa.Model):
         return self._grid
 
     @property
+    def datacollector(self) -> mesa.DataCollector:
+        """A Mesa DataCollector holding every recorded day, for Mesa's own viewers; built on use.
+
+        The day's loop records into arrays (`firm_record`, `platform_record`);
+        this copies them into the DataCollector's layout (model variables per
+        day; per step, one record per firm), so Mesa components reading
+        ``model.datacollector`` work, and worlds nobody draws never pay for it.
+        """
+        firm_columns = ("firm", *FIRM_COLUMNS[2:])
+        collector = mesa.DataCollector(
+            model_reporters={c: (lambda m, c=c: m.platform_today.get(c)) for c in PLATFORM_COLUMNS},
+            agent_reporters={c: (lambda a, c=c: a.today.get(c)) for c in firm_columns},
+        )
+        platform = self.platform_table()
+        for column in PLATFORM_COLUMNS:
+            collector.model_vars[column] = platform[column].tolist()
+        table = self.firm_table()
+        ids = [firm.unique_id for firm in self.firms] * self.firm_record.days
+        rows = zip(table["step"].tolist(), ids, *(table[c].tolist() for c in firm_columns))
+        for row in rows:
+            collector._agent_records.setdefault(row[0], []).append(row)
+        return collector
+
+    @property
     def drawn(self) -> bool:
         """Whether a grid exists (someone asked for it) and is kept in sync each day."""
         return self._grid is not None
