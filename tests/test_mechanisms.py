@@ -70,6 +70,26 @@ def test_model_reactions_match_the_spec_formula_per_kind_and_channel():
     assert abs(got_neg - exp_neg.sum()) < four_sigma(exp_neg)
 
 
+# -- ranking weight ----------------------------------------------------------
+
+
+def test_candidate_weight_multiplies_type_trust_and_social_proof_terms():
+    """w = type_weight * (1 + trust) * (1 + ln(1 + s)), each term checked alone and together.
+
+    Catches: the trust term or the social-proof term dropped or changed
+    (ln(s) for ln(1 + s), s for ln(1 + s), trust for 1 + trust).
+    """
+    e = math.e
+    type_weight = np.array([1.0, 2.0, 1.0, 1.0, 4.0, 3.0, 1.0])
+    trust = np.array([0.0, 0.0, 0.5, 1.0, 0.25, 0.0, 0.3])
+    social = np.array([0, 0, 0, 0, e - 1, e**2 - 1, 3])
+    expected = [1.0, 2.0, 1.5, 2.0, 4 * 1.25 * 2, 3 * 3.0, 1.3 * (1 + math.log(4))]
+    assert mx.candidate_weight(type_weight, trust, social) == pytest.approx(expected)
+    # integer social proof as the feed delivers it: s = 0 adds nothing, s = 1 adds ln 2
+    w = mx.candidate_weight(np.ones(3), np.zeros(3), np.array([0, 1, 2], dtype=np.int64))
+    assert w == pytest.approx([1.0, 1 + math.log(2), 1 + math.log(3)])
+
+
 # -- budget ------------------------------------------------------------------
 
 
