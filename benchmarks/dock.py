@@ -43,7 +43,7 @@ METRICS = ("early_reach", "late_reach", "reach_per_spend", "followers_final", "t
 RESULT_MARK = "@@DOCK@@ "
 
 
-def _child(root: str, overrides: dict, reps: int, steps: int | None) -> None:
+def _child(root: str, overrides: dict, reps: int, steps: int | None, seed0: int = 1) -> None:
     """Run the replications in the source tree ``root``; print one JSON list of summary rows."""
     sys.path.insert(0, root)
     from sim.model.market import MarketModel
@@ -51,7 +51,7 @@ def _child(root: str, overrides: dict, reps: int, steps: int | None) -> None:
     from sim.runs.runner import release
 
     rows = []
-    for seed in range(1, reps + 1):
+    for seed in range(seed0, seed0 + reps):
         kwargs = dict(overrides, **({"steps": steps} if steps else {}))
         model = MarketModel(seed=seed, **kwargs)
         while model.running:
@@ -65,9 +65,9 @@ def _child(root: str, overrides: dict, reps: int, steps: int | None) -> None:
     print(RESULT_MARK + json.dumps(rows, default=float), flush=True)
 
 
-def run_tree(root: Path, overrides: dict, reps: int, steps: int | None) -> list[dict]:
+def run_tree(root: Path, overrides: dict, reps: int, steps: int | None, seed0: int = 1) -> list[dict]:
     cmd = [sys.executable, __file__, "--_child", str(root), "--_overrides", json.dumps(overrides),
-           "--reps", str(reps)] + (["--steps", str(steps)] if steps else [])
+           "--reps", str(reps), "--seed0", str(seed0)] + (["--steps", str(steps)] if steps else [])
     env = dict(os.environ, PYTHONPATH=str(root), OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
     proc = subprocess.run(cmd, env=env, text=True, capture_output=True, check=False)
     for line in proc.stdout.splitlines():
@@ -122,28 +122,36 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--new", default=None,
                         help="dock this git revision (from a temporary worktree) instead of the working tree")
     parser.add_argument("--reps", type=int, default=20, help="replications per scenario and tree (default: 20)")
+    parser.add_argument("--seed0", type=int, default=1, help="first seed (default: 1); seeds seed0 .. seed0+reps-1")
+    parser.add_argument("--scenarios", default=",".join(SCENARIOS),
+                        help="comma-separated subset of: " + ", ".join(SCENARIOS))
     parser.add_argument("--steps", type=int, default=None, help="days per run (default: the scenario's, 365)")
     parser.add_argument("--jobs", type=int, default=2, help="processes at a time (default: 2)")
     parser.add_argument("--_child", help=argparse.SUPPRESS)
     parser.add_argument("--_overrides", default="{}", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args._child:
-        _child(args._child, json.loads(args._overrides), args.reps, args.steps)
+        _child(args._child, json.loads(args._overrides), args.reps, args.steps, args.seed0)
         return 0
     if args.reps < 2:
         parser.error("--reps must be at least 2 (standard errors)")
+    chosen = [name.strip() for name in args.scenarios.split(",") if name.strip()]
+    unknown = [name for name in chosen if name not in SCENARIOS]
+    if unknown:
+        parser.error(f"--scenarios: unknown {unknown[0]!r}; allowed: {', '.join(SCENARIOS)}")
 
-    print(f"Docking against {args.rev}: {args.reps} replications per scenario; start {_load()}")
+    print(f"Docking against {args.rev}: {args.reps} replications per scenario (seeds {args.seed0} to "
+          f"{args.seed0 + args.reps - 1}); start {_load()}")
     path, rev = checkout(args.rev)
     new_path, new_rev = checkout(args.new) if args.new else (REPO_ROOT, "working tree")
     print(f"now = {new_rev}")
     start = time.perf_counter()
     try:
         jobs = {(name, label): (root, overrides)
-                for name, overrides in SCENARIOS.items()
+                for name, overrides in SCENARIOS.items() if name in chosen
                 for label, root in ((rev, path), ("now", new_path))}
         with ThreadPoolExecutor(args.jobs) as pool:
-            futures = {key: pool.submit(run_tree, root, overrides, args.reps, args.steps)
+            futures = {key: pool.submit(run_tree, root, overrides, args.reps, args.steps, args.seed0)
                        for key, (root, overrides) in jobs.items()}
             results = {key: f.result() for key, f in futures.items()}
     finally:
@@ -151,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.new:
             remove_checkout(new_path)
     all_agree = True
-    for name in SCENARIOS:
+    for name in chosen:
         rows = compare(results[(name, rev)], results[(name, "now")])
         print_table(name, rows, rev, args.reps)
         all_agree &= all(r["agree"] for r in rows)
