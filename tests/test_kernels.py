@@ -214,3 +214,9 @@ def test_the_datacollector_view_holds_the_recorded_days():
     firms = collector.get_agent_vars_dataframe().reset_index()
     assert firms["Step"].tolist() == model.firm_table()["step"].tolist()
     assert firms["reach"].tolist() == model.firm_table()["reach"].tolist()
+
+
+def test_tables_exist_before_the_first_day():
+    model = MarketModel(seed=1, width=10, height=10, steps=3)
+    assert len(model.firm_table()) == 0 and list(model.firm_table().columns)[:3] == ["step", "firm", "reach"]
+    assert len(model.platform_table()) == 0

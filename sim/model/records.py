@@ -40,7 +40,9 @@ class DailyRecord:
         self.days += 1
 
     def column(self, name: str) -> np.ndarray:
-        """The recorded values of one column, one row per day."""
+        """The recorded values of one column, one row per day (none before the first day)."""
+        if name not in self._columns:
+            return np.zeros((0, *self.width))
         return self._columns[name][: self.days]
 
     def frame(self, names: tuple[str, ...] | list[str]) -> pd.DataFrame:
