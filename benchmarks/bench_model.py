@@ -17,10 +17,25 @@ on ``sys.path`` itself)::
     python benchmarks/bench_model.py --sizes default,1000     # a subset
     python benchmarks/bench_model.py --profile                # cProfile of the default scenario
     python benchmarks/bench_model.py --profile --sizes 1000   # ... or of another size
+    python benchmarks/bench_model.py --compare 9a1d3ee --sizes default,50 --repeat 3
+                                     # that git revision's model beside the working tree's
 
-Sizes: ``default`` (100 x 100, 365 days), ``200`` (200 x 200, 365 days),
-``300`` (300 x 300, 100 days), ``1000`` (1000 x 1000, 30 days), or any
-``WxHxDAYS`` such as ``500x500x50``. All use the default two firms.
+Sizes: ``default`` (100 x 100, 365 days), ``50`` (50 x 50, 365 days: a sweep
+run), ``200`` (200 x 200, 365 days), ``300`` (300 x 300, 100 days), ``1000``
+(1000 x 1000, 30 days), ``10M`` (3163 x 3163, 365 days), or any ``WxHxDAYS``
+such as ``500x500x50``. All use the default two firms.
+
+Each child first builds and runs a 5 x 5 world for 2 days (``warm-up``): a
+long-lived sweep worker pays numba's loading of cached kernels (or their
+compilation, once per install) once, not per model, so the timed build and
+run exclude it; the table shows it separately.
+
+``--compare REV`` checks REV out into a temporary git worktree and, for each
+size and repeat, runs REV's model and then the working tree's, in the same
+kind of fresh pinned process, one after the other; it prints both and their
+ratios (REV / working tree: above 1 means the working tree is faster or
+smaller). The load average is printed at the start and the end: the machine
+may be shared, and ratios measured side by side are what to quote.
 """
 
 from __future__ import annotations
@@ -30,8 +45,10 @@ import json
 import os
 import platform
 import statistics
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -40,19 +57,14 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 # name -> (width, height, days)
 SIZES: dict[str, tuple[int, int, int]] = {
     "default": (100, 100, 365),
+    "50": (50, 50, 365),
     "200": (200, 200, 365),
     "300": (300, 300, 100),
     "1000": (1000, 1000, 30),
+    "10M": (3163, 3163, 365),
 }
+DEFAULT_SIZES = ("default", "50", "200", "300", "1000")  # 10M only on request
 
-# The project's reference point: an idiomatic agent-per-object Mesa
-# implementation (one Python agent per user) runs at about this many
-# user-days per second on this machine. Not measured by this script.
-MESA_OBJECTS_USER_DAYS_PER_S = 20_000.0
-
-TARGET_DEFAULT_S = 10.0  # (a) default scenario, build + run, one core
-TARGET_BIG_S = 120.0  # (b) 1000 x 1000 x 30 days, build + run ...
-TARGET_BIG_RSS_MIB = 4096.0  # ... within 4 GiB peak RSS
 
 THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
                "NUMEXPR_NUM_THREADS", "VECLIB_MAXIMUM_THREADS")
@@ -85,12 +97,17 @@ def _peak_rss_mib() -> float:
     return kib / 1024
 
 
-def _child_measure(width: int, height: int, days: int, seed: int) -> dict:
+def _child_measure(width: int, height: int, days: int, seed: int, root: str) -> dict:
     pinned = _one_core()
-    sys.path.insert(0, str(REPO_ROOT))
+    sys.path.insert(0, root)
     t0 = time.perf_counter()
     from sim.model.market import MarketModel  # imports numpy, scipy, pandas, mesa
 
+    tw = time.perf_counter()
+    warm = MarketModel(seed=seed, width=5, height=5, steps=2, weak_ties=3)
+    while warm.running:
+        warm.step()
+    del warm
     t1 = time.perf_counter()
     model = MarketModel(seed=seed, width=width, height=height, steps=days)
     t2 = time.perf_counter()
@@ -98,7 +115,8 @@ def _child_measure(width: int, height: int, days: int, seed: int) -> dict:
         model.step()
     t3 = time.perf_counter()
     return {
-        "import_s": t1 - t0,
+        "import_s": tw - t0,
+        "warmup_s": t1 - tw,
         "build_s": t2 - t1,
         "run_s": t3 - t2,
         "days": int(model.steps),
@@ -175,9 +193,10 @@ def _run_child(args: list[str], capture: bool) -> subprocess.CompletedProcess:
                           stderr=subprocess.PIPE if capture else None, check=False)
 
 
-def measure(width: int, height: int, days: int, seed: int) -> dict:
-    """One measurement in a fresh interpreter."""
-    proc = _run_child(["--_child", f"{width}x{height}x{days}", "--seed", str(seed)], capture=True)
+def measure(width: int, height: int, days: int, seed: int, root: Path = REPO_ROOT) -> dict:
+    """One measurement in a fresh interpreter, of the model in the source tree ``root``."""
+    proc = _run_child(["--_child", f"{width}x{height}x{days}", "--seed", str(seed), "--_root", str(root)],
+                      capture=True)
     for line in proc.stdout.splitlines():
         if line.startswith(RESULT_MARK):
             return json.loads(line[len(RESULT_MARK):])
@@ -225,7 +244,7 @@ def print_machine() -> None:
     print(f"  CPU      : {_cpu_model()}, {os.cpu_count()} logical CPUs ({usable} usable)")
     print(f"  Python   : {platform.python_implementation()} {platform.python_version()}")
     print(f"  numpy {_version('numpy')}, scipy {_version('scipy')}, pandas {_version('pandas')}, "
-          f"mesa {_version('mesa')}")
+          f"mesa {_version('mesa')}, numba {_version('numba')}")
 
 
 def _fmt_rate(x: float) -> str:
@@ -239,6 +258,7 @@ def summarize(runs: list[dict]) -> dict:
         "n": runs[0]["n_users"],
         "days": runs[0]["days"],
         "import": statistics.median(r["import_s"] for r in runs),
+        "warmup": statistics.median(r.get("warmup_s", 0.0) for r in runs),
         "build": (min(r["build_s"] for r in runs), statistics.median(r["build_s"] for r in runs)),
         "run": (min(r["run_s"] for r in runs), statistics.median(r["run_s"] for r in runs)),
         "total": (min(total), statistics.median(total), max(total)),
@@ -248,61 +268,137 @@ def summarize(runs: list[dict]) -> dict:
     }
 
 
-def print_table(results: dict[str, dict], repeat: int, baseline: float) -> None:
-    pair = f"best / median of {repeat} runs per cell" if repeat > 1 else "1 run per size"
-    header = ["size", "grid", "days", "users", "build s", "run s", "build+run s",
-              "user-days/s", "vs Mesa objects", "peak RSS MiB"]
-    rows = []
-    for name, s in results.items():
-        if "error" in s:
-            rows.append([name, s["grid"], "", "", "failed", "", "", "", "", ""])
-            continue
-        two = (lambda v, f: f"{f(v[0])} / {f(v[1])}") if repeat > 1 else (lambda v, f: f(v[0]))
-        sec = lambda x: f"{x:.2f}"  # noqa: E731
-        rows.append([
-            name, s["grid"], str(s["days"]), f"{s['n']:,}",
-            two(s["build"], sec), two(s["run"], sec), two(s["total"], sec),
-            two(s["rate"], _fmt_rate),
-            two(s["rate"], lambda x: f"{x / baseline:.0f}x"),
-            f"{s['rss']:,.0f}",
-        ])
+def _print_rows(header: list[str], rows: list[list[str]], left: set[int]) -> None:
     widths = [max(len(header[i]), *(len(r[i]) for r in rows)) for i in range(len(header))]
-    left = {0, 1}
     line = lambda cells: "  ".join(  # noqa: E731
         c.ljust(w) if i in left else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths))
     ).rstrip()
-    print(f"\nResults, one core, {pair} (peak RSS: the largest of the runs)")
     print(line(header))
     print(line(["-" * w for w in widths]))
     for r in rows:
         print(line(r))
+
+
+def print_table(results: dict[str, dict], repeat: int) -> None:
+    pair = f"best / median of {repeat} runs per cell" if repeat > 1 else "1 run per size"
+    header = ["size", "grid", "days", "users", "warm-up s", "build s", "run s", "build+run s",
+              "user-days/s", "peak RSS MiB"]
+    rows = []
+    for name, s in results.items():
+        if "error" in s:
+            rows.append([name, s["grid"], "", "", "", "failed", "", "", "", ""])
+            continue
+        two = (lambda v, f: f"{f(v[0])} / {f(v[1])}") if repeat > 1 else (lambda v, f: f(v[0]))
+        sec = lambda x: f"{x:.2f}"  # noqa: E731
+        rows.append([
+            name, s["grid"], str(s["days"]), f"{s['n']:,}", f"{s['warmup']:.2f}",
+            two(s["build"], sec), two(s["run"], sec), two(s["total"], sec),
+            two(s["rate"], _fmt_rate), f"{s['rss']:,.0f}",
+        ])
+    print(f"\nResults, one core, {pair} (peak RSS: the largest of the runs)")
+    _print_rows(header, rows, {0, 1})
     for name, s in results.items():
         if "error" in s:
             print(f"{name} failed: {s['error']}")
 
 
-def print_targets(results: dict[str, dict], baseline: float) -> None:
-    print(f"\nReference: an idiomatic agent-per-object Mesa implementation runs at about "
-          f"{baseline:,.0f} user-days/s on this machine")
-    print("(the project's stated figure, not measured here); 'vs Mesa objects' is the speed-up over it.")
-    print("\nTargets (judged on the slowest repeat):")
+def print_comparison(base: dict[str, dict], new: dict[str, dict], rev: str, repeat: int) -> None:
+    """Both trees' medians and their ratios, size by size."""
+    header = ["size", "users", "days", f"build s {rev}", "build s now", "build x",
+              f"run s {rev}", "run s now", "run x", "user-days/s now", f"RSS MiB {rev}", "RSS MiB now"]
+    rows = []
+    for name in new:
+        b, n = base.get(name, {}), new[name]
+        if "error" in b or "error" in n or not b:
+            rows.append([name, "", "", *(["failed" if "error" in b else ""] * 3),
+                         *(["failed" if "error" in n else ""] * 7)])
+            continue
+        rows.append([
+            name, f"{n['n']:,}", str(n["days"]),
+            f"{b['build'][1]:.2f}", f"{n['build'][1]:.2f}", f"{b['build'][1] / n['build'][1]:.1f}",
+            f"{b['run'][1]:.3f}", f"{n['run'][1]:.3f}", f"{b['run'][1] / n['run'][1]:.1f}",
+            _fmt_rate(n["rate"][1]), f"{b['rss']:,.0f}", f"{n['rss']:,.0f}",
+        ])
+    print(f"\nSide by side, one core, median of {repeat} run(s) each, {rev} then the working tree "
+          "per repeat; x = {rev} / now (above 1: now is faster)".replace("{rev}", rev))
+    _print_rows(header, rows, {0})
+    for label, results in ((rev, base), ("now", new)):
+        for name, s in results.items():
+            if "error" in s:
+                print(f"{name} ({label}) failed: {s['error']}")
 
-    def verdict(key: str, label: str, check) -> None:
+
+# issue 10's targets: one core, run phase (seconds), or throughput, or the 10 M-user world
+TARGETS = {
+    "default": ("run <= 0.25 s", lambda s: s["run"][1] <= 0.25),
+    "50": ("run <= 0.1 s", lambda s: s["run"][1] <= 0.1),
+    "1000": (">= 20 M user-days/s", lambda s: s["rate"][1] >= 20e6),
+    "10M": ("build <= 30 s, run <= 300 s, peak < 12 GB",
+            lambda s: s["build"][1] <= 30 and s["run"][1] <= 300 and s["rss"] < 12e9 / 2**20),
+}
+
+
+def print_targets(results: dict[str, dict]) -> None:
+    print("\nTargets (medians):")
+    for key, (label, check) in TARGETS.items():
         s = next((r for r in results.values() if r["dims"] == SIZES[key]), None)
         if s is None:
-            print(f"  {label}: not measured (add '{key}' to --sizes)")
+            print(f"  {key}: {label}: not measured (add '{key}' to --sizes)")
         elif "error" in s:
-            print(f"  {label}: FAILED to run")
+            print(f"  {key}: {label}: FAILED to run")
         else:
-            ok, detail = check(s)
-            print(f"  {label}: {'MET' if ok else 'NOT MET'} ({detail})")
+            print(f"  {key}: {label}: {'MET' if check(s) else 'NOT MET'} "
+                  f"(build {s['build'][1]:.2f} s, run {s['run'][1]:.3f} s, {_fmt_rate(s['rate'][1])} user-days/s, "
+                  f"peak RSS {s['rss']:,.0f} MiB)")
 
-    verdict("default", f"(a) default scenario, build + run < {TARGET_DEFAULT_S:.0f} s on one core",
-            lambda s: (s["total"][2] < TARGET_DEFAULT_S, f"slowest {s['total'][2]:.2f} s"))
-    verdict("1000", f"(b) 1000 x 1000 x 30 days, build + run < {TARGET_BIG_S:.0f} s "
-            f"within {TARGET_BIG_RSS_MIB / 1024:.0f} GiB peak RSS",
-            lambda s: (s["total"][2] < TARGET_BIG_S and s["rss"] < TARGET_BIG_RSS_MIB,
-                       f"slowest {s['total'][2]:.2f} s, peak RSS {s['rss']:,.0f} MiB"))
+
+def _load() -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"load average {one:.2f}, {five:.2f}, {fifteen:.2f} (uptime)"
+
+
+def checkout(rev: str) -> tuple[Path, str]:
+    """A temporary detached git worktree of ``rev``; returns its path and short hash."""
+    short = subprocess.run(["git", "-C", str(REPO_ROOT), "rev-parse", "--short", rev], text=True,
+                           capture_output=True, check=False)
+    if short.returncode:
+        raise SystemExit(f"bench_model.py: --compare: unknown git revision {rev!r}")
+    path = Path(tempfile.mkdtemp(prefix="bench_rev_"))
+    subprocess.run(["git", "-C", str(REPO_ROOT), "worktree", "add", "--detach", "--quiet", str(path), rev],
+                   check=True)
+    return path, short.stdout.strip()
+
+
+def remove_checkout(path: Path) -> None:
+    subprocess.run(["git", "-C", str(REPO_ROOT), "worktree", "remove", "--force", str(path)], check=False)
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def run_sizes(sizes: dict, repeat: int, seed: int, roots: dict[str, Path]) -> dict[str, dict[str, dict]]:
+    """Measure every size ``repeat`` times in each source tree, trees interleaved per repeat."""
+    results: dict[str, dict[str, dict]] = {label: {} for label in roots}
+    for name, (w, h, d) in sizes.items():
+        runs: dict[str, list] = {label: [] for label in roots}
+        for k in range(repeat):
+            for label, root in roots.items():
+                if "error" in results[label].get(name, {}):
+                    continue
+                print(f"  {name} ({w} x {h}, {d} days) {label} run {k + 1}/{repeat} ...", end=" ",
+                      file=sys.stderr, flush=True)
+                try:
+                    r = measure(w, h, d, seed, root)
+                except RuntimeError as err:
+                    print("failed", file=sys.stderr, flush=True)
+                    results[label][name] = {"grid": f"{w} x {h}", "dims": (w, h, d), "error": str(err)}
+                    print(err, file=sys.stderr)
+                    continue
+                print(f"build {r['build_s']:.2f} s, run {r['run_s']:.3f} s, "
+                      f"peak RSS {r['peak_rss_mib']:,.0f} MiB", file=sys.stderr, flush=True)
+                runs[label].append(r)
+        for label in roots:
+            if runs[label] and "error" not in results[label].get(name, {}):
+                results[label][name] = {"grid": f"{w} x {h}", "dims": (w, h, d), **summarize(runs[label])}
+    return results
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -313,18 +409,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--sizes", default=None,
-        help=f"comma-separated sizes: {', '.join(SIZES)} or WxHxDAYS (default: all of {', '.join(SIZES)}; "
+        help=f"comma-separated sizes: {', '.join(SIZES)} or WxHxDAYS (default: {', '.join(DEFAULT_SIZES)}; "
         "with --profile: the first size given, default 'default')",
     )
     parser.add_argument("--repeat", type=int, default=1,
                         help="runs per size; the table shows the best and the median (default: 1)")
     parser.add_argument("--seed", type=int, default=42, help="model seed (default: 42)")
-    parser.add_argument("--baseline", type=float, default=MESA_OBJECTS_USER_DAYS_PER_S,
-                        help="user-days/s of the agent-per-object Mesa reference (default: %(default).0f)")
+    parser.add_argument("--compare", metavar="REV", default=None,
+                        help="also run git revision REV's model (from a temporary worktree) beside the "
+                        "working tree's, on the same sizes, and print the ratios")
     parser.add_argument("--profile", action="store_true",
                         help="instead of the table: run the default scenario (or the first of --sizes) "
                         "once under cProfile and print the top 25 functions by cumulative time")
     parser.add_argument("--_child", help=argparse.SUPPRESS)
+    parser.add_argument("--_root", default=str(REPO_ROOT), help=argparse.SUPPRESS)
     parser.add_argument("--_child_profile", help=argparse.SUPPRESS)
     return parser
 
@@ -335,7 +433,7 @@ def main(argv: list[str] | None = None) -> int:
 
     if args._child:  # inside a fresh interpreter: one measurement
         _, (w, h, d) = parse_size(args._child)
-        print(RESULT_MARK + json.dumps(_child_measure(w, h, d, args.seed)), flush=True)
+        print(RESULT_MARK + json.dumps(_child_measure(w, h, d, args.seed, args._root)), flush=True)
         return 0
     if args._child_profile:
         _, (w, h, d) = parse_size(args._child_profile)
@@ -345,7 +443,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.repeat < 1:
         parser.error("--repeat must be at least 1")
     try:
-        chosen = args.sizes if args.sizes is not None else ("default" if args.profile else ",".join(SIZES))
+        chosen = args.sizes if args.sizes is not None else ("default" if args.profile else ",".join(DEFAULT_SIZES))
         sizes = dict(parse_size(t) for t in chosen.split(",") if t.strip())
     except argparse.ArgumentTypeError as err:
         parser.error(str(err))
@@ -354,6 +452,7 @@ def main(argv: list[str] | None = None) -> int:
 
     print_machine()
     print(f"  threads  : {', '.join(THREAD_VARS[:3])} = 1; each run in a fresh process pinned to one CPU")
+    print(f"  start    : {_load()}")
     print()
     if args.profile:
         w, h, d = next(iter(sizes.values()))
@@ -362,34 +461,28 @@ def main(argv: list[str] | None = None) -> int:
         return proc.returncode
 
     print(f"seed {args.seed}, {args.repeat} run(s) per size", flush=True)
-    results: dict[str, dict] = {}
-    failed = False
-    for name, (w, h, d) in sizes.items():
-        runs = []
-        for k in range(args.repeat):
-            print(f"  {name} ({w} x {h}, {d} days) run {k + 1}/{args.repeat} ...", end=" ",
-                  file=sys.stderr, flush=True)
-            try:
-                r = measure(w, h, d, args.seed)
-            except RuntimeError as err:
-                print("failed", file=sys.stderr, flush=True)
-                results[name] = {"grid": f"{w} x {h}", "dims": (w, h, d), "error": str(err)}
-                print(err, file=sys.stderr)
-                failed = True
-                break
-            print(f"build {r['build_s']:.2f} s, run {r['run_s']:.2f} s, "
-                  f"peak RSS {r['peak_rss_mib']:,.0f} MiB", file=sys.stderr, flush=True)
-            runs.append(r)
-        else:
-            results[name] = {"grid": f"{w} x {h}", "dims": (w, h, d), **summarize(runs)}
-
-    print_table(results, args.repeat, args.baseline)
-    pinned = {s["pinned"] for s in results.values() if "pinned" in s}
-    imports = ", ".join(f"{n} {s['import']:.2f} s" for n, s in results.items() if "import" in s)
+    roots = {"now": REPO_ROOT}
+    checkout_path = None
+    if args.compare:
+        checkout_path, rev = checkout(args.compare)
+        roots = {rev: checkout_path, "now": REPO_ROOT}
+    try:
+        results = run_sizes(sizes, args.repeat, args.seed, roots)
+    finally:
+        if checkout_path is not None:
+            remove_checkout(checkout_path)
+    new = results["now"]
+    print_table(new, args.repeat)
+    if args.compare:
+        print_comparison(results[rev], new, rev, args.repeat)
+    pinned = {s["pinned"] for s in new.values() if "pinned" in s}
+    imports = ", ".join(f"{n} {s['import']:.2f} s" for n, s in new.items() if "import" in s)
     print(f"\nOne core: {', '.join(sorted(pinned))}. user-days/s = users x days / run s. "
-          "build+run excludes the interpreter start and imports")
+          "build+run excludes the interpreter start, the imports and the warm-up")
     print(f"(median import of sim.model.market with numpy, scipy, pandas and mesa: {imports}).")
-    print_targets(results, args.baseline)
+    print_targets(new)
+    print(f"\nend: {_load()}")
+    failed = any("error" in s for r in results.values() for s in r.values())
     return 1 if failed else 0
 
 

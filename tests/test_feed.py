@@ -15,20 +15,22 @@ from sim.model.mechanics import AD, PAID, POST, PROMO, REPLY, REPLY_CHANNEL, SHA
 
 
 def test_a_share_with_a_single_reader_is_delivered():
-    c = fd.share_candidates(np.array([4]), np.array([1]), 9, np.array([0, 1]), np.array([PROMO, VALUE], np.int8))
+    c = fd.share_candidates(np.array([4]), np.array([1]), np.array([1]), np.array([0, 1]),
+                            np.array([PROMO, VALUE], np.int8))  # fmt: skip
     assert len(c) == 1
     assert (c.user.tolist(), c.firm.tolist(), c.item.tolist(), c.social.tolist()) == ([4], [1], [1], [1])
     assert c.channel.tolist() == [SHARE] and c.kind.tolist() == [VALUE]
 
 
-def test_shares_merge_per_reader_and_item_counting_social_proof():
-    readers = np.array([2, 2, 3, 2, 3])
-    items = np.array([0, 0, 0, 1, 1])
-    c = fd.share_candidates(readers, items, 9, np.array([0, 1]), np.array([PROMO, AD], np.int8))
+def test_share_candidates_carry_social_proof_and_each_items_firm_and_kind():
+    """Merging per (reader, item) happens in `kernels.spread_merged` (tests/test_kernels.py);
+    the candidates keep its social-proof counts and look up each item's firm and kind."""
+    readers, items, social = np.array([2, 2, 3, 3]), np.array([0, 1, 0, 1]), np.array([2, 1, 1, 1])
+    c = fd.share_candidates(readers, items, social, np.array([0, 1]), np.array([PROMO, AD], np.int8))
     got = sorted(zip(c.user.tolist(), c.item.tolist(), c.social.tolist(), c.kind.tolist(), c.firm.tolist()))
     assert got == [(2, 0, 2, PROMO, 0), (2, 1, 1, AD, 1), (3, 0, 1, PROMO, 0), (3, 1, 1, AD, 1)]
-    assert len(fd.share_candidates(np.empty(0, np.int64), np.empty(0, np.int64), 9,
-                                   np.array([0]), np.array([PROMO], np.int8))) == 0
+    assert len(fd.share_candidates(np.empty(0, np.int32), np.empty(0, np.int32), np.empty(0, np.int32),
+                                   np.array([0]), np.array([PROMO], np.int8))) == 0  # fmt: skip
 
 
 def test_posts_ads_and_replies_as_candidates():

@@ -6,12 +6,14 @@ user's threshold ``tau`` is the attention-th largest of ``bg`` uniforms, whose
 distribution is Beta(bg - attention + 1, attention) (an order statistic).
 A firm item with weight w gets key U**(1/w) and is seen when its key beats
 ``tau``; if more pass than the budget allows, the largest keys are kept.
-These are pure functions of arrays and an explicit generator.
+These are pure functions of arrays and an explicit generator; the selection
+is compiled (numba), since it runs over every candidate of every day.
 """
 
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
 
 
 def sample_threshold(bg: np.ndarray, attention: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -33,30 +35,46 @@ def log_keys(weights: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return np.log(u) / weights
 
 
-def select_seen(
-    user: np.ndarray,
-    log_key: np.ndarray,
-    log_tau: np.ndarray,
-    attention: np.ndarray,
-) -> np.ndarray:
+@njit(cache=True)
+def select_seen(user, log_key, log_tau, attention):
     """Boolean mask of the candidates each user sees.
 
     ``user``: the user of each candidate; ``log_key``: its log key;
     ``log_tau``: log threshold per user (-inf where tau is 0); ``attention``:
     budget per user. A candidate passes when its key beats the user's
     threshold; of the passing ones, at most ``attention[user]`` with the
-    largest keys are kept.
+    largest keys are kept. One pass counts the passing candidates per user;
+    only the users over budget are sorted.
     """
-    passed = log_key > log_tau[user]
-    idx = np.flatnonzero(passed)
-    if idx.size == 0:
-        return passed
-    # sort passing candidates by user, then by key (largest first)
-    order = idx[np.lexsort((-log_key[idx], user[idx]))]
-    sorted_users = user[order]
-    group_start = np.r_[0, np.flatnonzero(sorted_users[1:] != sorted_users[:-1]) + 1]
-    group_len = np.diff(np.r_[group_start, sorted_users.size])
-    rank = np.arange(sorted_users.size) - np.repeat(group_start, group_len)
-    seen = np.zeros_like(passed)
-    seen[order[rank < attention[sorted_users]]] = True
+    n = user.shape[0]
+    n_users = attention.shape[0]
+    seen = np.zeros(n, np.bool_)
+    count = np.zeros(n_users, np.int64)
+    for c in range(n):
+        if log_key[c] > log_tau[user[c]]:
+            seen[c] = True
+            count[user[c]] += 1
+    start = np.full(n_users, -1, np.int64)  # where an over-budget user's candidates go
+    total = 0
+    for c in range(n):
+        u = user[c]
+        if seen[c] and count[u] > attention[u] and start[u] < 0:
+            start[u] = total
+            total += count[u]
+    if total == 0:
+        return seen
+    fill = np.zeros(n_users, np.int64)
+    members = np.empty(total, np.int64)
+    for c in range(n):
+        u = user[c]
+        if seen[c] and start[u] >= 0:
+            members[start[u] + fill[u]] = c
+            fill[u] += 1
+    for u in range(n_users):
+        if start[u] < 0:
+            continue
+        group = members[start[u] : start[u] + count[u]]
+        order = np.argsort(-log_key[group], kind="mergesort")  # largest keys first
+        for j in range(attention[u], group.shape[0]):
+            seen[group[order[j]]] = False
     return seen

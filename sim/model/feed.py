@@ -19,12 +19,12 @@ from sim.model.mechanics import PAID, POST, REPLY, REPLY_CHANNEL, SHARE
 class Candidates:
     """Aligned arrays, one entry per candidate."""
 
-    user: np.ndarray  # int64
-    firm: np.ndarray  # int64
+    user: np.ndarray  # int32
+    firm: np.ndarray  # int32
     channel: np.ndarray  # int8: POST, PAID, SHARE, REPLY_CHANNEL
     kind: np.ndarray  # int8: PROMO, VALUE, AD, REPLY
-    item: np.ndarray  # int64 item id, -1 for replies
-    social: np.ndarray  # int64 social proof s (sharing contacts)
+    item: np.ndarray  # int32 item id, -1 for replies
+    social: np.ndarray  # int32 social proof s (sharing contacts)
     answers_critic: np.ndarray  # bool: a reply to a negative comment
 
     def __len__(self) -> int:
@@ -32,30 +32,39 @@ class Candidates:
 
     def take(self, mask_or_index) -> Candidates:
         """The subset selected by a boolean mask or index array."""
-        return Candidates(**{f.name: getattr(self, f.name)[mask_or_index] for f in fields(self)})
+        index = np.flatnonzero(mask_or_index) if mask_or_index.dtype == bool else mask_or_index
+        return Candidates(*[getattr(self, name)[index] for name in FIELDS])
 
     @staticmethod
     def concat(parts: list[Candidates]) -> Candidates:
-        return Candidates(
-            **{f.name: np.concatenate([getattr(p, f.name) for p in parts]) for f in fields(Candidates)}
-        )
+        return Candidates(*[np.concatenate([getattr(p, name) for p in parts]) for name in FIELDS])
+
+
+FIELDS = tuple(f.name for f in fields(Candidates))
 
 
 def _make(user, firm, channel, kind, item, social=None, answers_critic=None) -> Candidates:
     n = user.shape[0]
     return Candidates(
-        user=user.astype(np.int64),
-        firm=np.broadcast_to(np.asarray(firm, dtype=np.int64), (n,)).copy(),
+        user=user.astype(np.int32, copy=False),
+        firm=_column(firm, n, np.int32),
         channel=np.full(n, channel, dtype=np.int8),
-        kind=np.broadcast_to(np.asarray(kind, dtype=np.int8), (n,)).copy(),
-        item=np.broadcast_to(np.asarray(item, dtype=np.int64), (n,)).copy(),
-        social=np.zeros(n, dtype=np.int64) if social is None else social.astype(np.int64),
+        kind=_column(kind, n, np.int8),
+        item=_column(item, n, np.int32),
+        social=np.zeros(n, dtype=np.int32) if social is None else social.astype(np.int32, copy=False),
         answers_critic=np.zeros(n, dtype=bool) if answers_critic is None else answers_critic,
     )
 
 
+def _column(value, n: int, dtype) -> np.ndarray:
+    """``value`` as a column of length n: an array as it is, a scalar repeated."""
+    if isinstance(value, np.ndarray) and value.ndim:
+        return np.asarray(value).astype(dtype, copy=False)
+    return np.full(n, value, dtype=dtype)
+
+
 def empty() -> Candidates:
-    return _make(np.empty(0, dtype=np.int64), 0, POST, 0, -1)
+    return _make(np.empty(0, dtype=np.int32), 0, POST, 0, -1)
 
 
 def post_candidates(followers: np.ndarray, firm: int, item_ids: np.ndarray, kinds: np.ndarray) -> Candidates:
@@ -76,14 +85,16 @@ def ad_candidates(targets: np.ndarray, firm: int, item_id: int, ad_kind: int) ->
 
 
 def share_candidates(
-    readers: np.ndarray, items: np.ndarray, n_users: int, item_firm: np.ndarray, item_kind: np.ndarray
+    readers: np.ndarray, items: np.ndarray, social: np.ndarray, item_firm: np.ndarray, item_kind: np.ndarray
 ) -> Candidates:
-    """Deliveries of shared items, merged per (reader, item) with social proof."""
+    """Deliveries of shared items, already merged per (reader, item), with social proof.
+
+    See `Contacts.spread_merged`: ``social`` is the number of the reader's
+    contacts who shared the item.
+    """
     if readers.size == 0:
         return empty()
-    keys, social = np.unique(items * n_users + readers, return_counts=True)
-    item, user = np.divmod(keys, n_users)
-    return _make(user, item_firm[item], SHARE, item_kind[item], item, social=social)
+    return _make(readers, item_firm[items], SHARE, item_kind[items], items, social=social)
 
 
 def reply_candidates(users: np.ndarray, firms: np.ndarray, to_critic: np.ndarray) -> Candidates:

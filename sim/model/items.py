@@ -9,8 +9,44 @@ share-at-most-once per user and item.
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
 
 from sim.model.mechanics import AD, KIND_NAMES
+
+
+@njit(cache=True)
+def _merge_new_keys(keys, known):
+    """Mask of ``keys`` not in the sorted ``known`` (nor earlier in ``keys``), and the merged sorted keys."""
+    fresh = np.zeros(keys.shape[0], np.bool_)
+    order = np.argsort(keys, kind="mergesort")
+    merged = np.empty(known.shape[0] + keys.shape[0], np.int64)
+    i = m = 0
+    last = np.int64(-1)
+    for q in range(order.shape[0]):
+        key = keys[order[q]]
+        while i < known.shape[0] and known[i] < key:
+            merged[m] = known[i]
+            m += 1
+            i += 1
+        if (i < known.shape[0] and known[i] == key) or (q > 0 and key == last):
+            last = key
+            continue
+        fresh[order[q]] = True
+        merged[m] = key
+        m += 1
+        last = key
+    while i < known.shape[0]:
+        merged[m] = known[i]
+        m += 1
+        i += 1
+    return fresh, merged[:m]
+
+
+@njit(cache=True)
+def _count_shares(shares, items, fresh):
+    for c in range(items.shape[0]):
+        if fresh[c]:
+            shares[items[c]] += 1
 
 
 class ItemLog:
@@ -66,10 +102,8 @@ class ItemLog:
     def first_new_shares(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
         """Mask of (user, item) pairs not shared before; records them as shared."""
         keys = items.astype(np.int64) * self.n_users + users
-        fresh = ~np.isin(keys, self._shared_keys, assume_unique=False)
-        if fresh.any():
-            self._shared_keys = np.union1d(self._shared_keys, keys[fresh])
-            np.add.at(self._shares, items[fresh], 1)
+        fresh, self._shared_keys = _merge_new_keys(keys, self._shared_keys)
+        _count_shares(self._shares, items, fresh)
         return fresh
 
     def forget_before(self, day: int) -> None:

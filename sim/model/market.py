@@ -3,13 +3,18 @@
 One step is one day, in the spec's order: firms publish, feeds fill, the
 attention budget decides what is seen, users react, firms answer or delete
 comments, user state updates, and today's shares travel tomorrow. Users are
-numpy arrays over the grid's cells; firms are Mesa agents.
+numpy arrays over the grid's cells; firms are Mesa agents. The per-item and
+per-pair loops run in compiled kernels (`sim.model.kernels`).
+
+Worlds that are drawn get a Mesa grid whose PropertyLayers mirror user
+state: it is built the first time ``model.grid`` is asked for, and kept in
+sync every day from then on. Worlds nobody draws never pay for it. Outputs
+go into preallocated arrays (`sim.model.records`), not a DataCollector.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import partial
 
 import mesa
 import numpy as np
@@ -17,20 +22,23 @@ import pandas as pd
 from mesa.discrete_space import OrthogonalMooreGrid
 
 from sim.model import feed as fd
+from sim.model import kernels
 from sim.model.attention import log_keys, sample_threshold, select_seen
 from sim.model.firm import FIRM_FIELDS, Firm
 from sim.model.items import ItemLog
-from sim.model.mechanics import (
-    AD, PAID, POST, PROMO, REPLY, REPLY_CHANNEL, SHARE, VALUE,
-    candidate_weight, drifted_trust, follow_probability, react, reaction_probabilities,
-    unfollow_probability, updated_fatigue, updated_trust,
-)
+from sim.model.mechanics import AD, PAID, POST, PROMO, REPLY, REPLY_CHANNEL, SHARE, VALUE
 from sim.model.network import build_contacts
 from sim.model.outputs import FIRM_COLUMNS, PLATFORM_COLUMNS, ValidationRecorder
 from sim.model.population import draw_population
+from sim.model.records import DailyRecord
 from sim.scenario import ModelConfig, ScenarioError, validate_config
 
-GRID_CELL_LIMIT = 200 * 200  # worlds up to this size get a drawable Mesa grid
+GRID_CELL_LIMIT = 200 * 200  # worlds up to this size can be drawn on a Mesa grid
+STATE_PARAMETERS = (  # the order `kernels.update_state` reads them in
+    "fatigue_decay", "fatigue_gain", "tolerance", "reply_relief", "trust_pos", "trust_reply",
+    "trust_neg", "trust_deleted", "trust0", "trust_drift", "follow_prob", "unfollow_threshold",
+    "unfollow_neg_prob", "unfollow_deleted_prob",
+)  # fmt: skip
 
 
 @dataclass
@@ -71,30 +79,68 @@ class MarketModel(mesa.Model):
         ]
         self.contacts = build_contacts(config.width, config.height, config.weak_ties, self.rng)
         self.users = draw_population(config, homes, self.rng)
+        self._capacity = float(self.users.attention.sum())
+        self._background_rate = self.users.pages * config.page_post_rate
         self.items = ItemLog(self.n_users)
-        self.grid = self._build_grid() if self.n_users <= GRID_CELL_LIMIT else None
+        self._grid: OrthogonalMooreGrid | None = None
         self.firms = [
             Firm(self, index=k, name=spec.name, home=homes[k], **{f: getattr(spec, f) for f in FIRM_FIELDS})
             for k, spec in enumerate(config.firms)
         ]
-        if self.grid is not None:
-            for firm in self.firms:
-                firm.cell = self.grid[firm.home]
         self._build_lookup_tables()
-        self.recorder = ValidationRecorder(len(self.firms))  # validation counters, no feedback
+        n_firms = len(self.firms)
+        self.recorder = ValidationRecorder(n_firms)  # validation counters, no feedback
         self.recorder.on_follow_change(0, np.flatnonzero(self.users.flat("follows")), "initial")
-        self._shares_in_transit = (np.empty(0, np.int64), np.empty(0, np.int64))
+        self._shares_in_transit = (np.empty(0, np.int32), np.empty(0, np.int32))
         self._replies_in_transit = fd.empty()
-        self._ever_reached = np.zeros(len(self.firms), dtype=np.int64)
-        self._reached_twice = np.zeros(len(self.firms), dtype=np.int64)
+        self._ever_reached = np.zeros(n_firms, dtype=np.int64)
+        self._reached_twice = np.zeros(n_firms, dtype=np.int64)
+        self._touched_today = np.empty(0, dtype=np.int64)
+        self._tally = np.zeros((9, self.n_users * n_firms))  # per-pair scratch of `kernels.tally_pairs`
+        self._state_parameters = np.array([getattr(config, name) for name in STATE_PARAMETERS], dtype=np.float64)
         self.platform_today: dict[str, float] = {}
-        self._reached_today = np.zeros(self.users.follows.shape, dtype=bool)
-        self.datacollector = mesa.DataCollector(
-            model_reporters={c: partial(_platform_value, c) for c in PLATFORM_COLUMNS},
-            agent_reporters={"firm": "name", **{c: partial(_firm_value, c) for c in FIRM_COLUMNS[2:]}},
-        )
+        self.firm_record = DailyRecord(config.steps, (n_firms,))
+        self.platform_record = DailyRecord(config.steps)
         self.running = True
-        self._sync_grid()
+
+    @property
+    def grid(self) -> OrthogonalMooreGrid | None:
+        """The Mesa grid mirroring user state, built on first use (None above GRID_CELL_LIMIT cells)."""
+        if self._grid is None and self.n_users <= GRID_CELL_LIMIT:
+            self._grid = self._build_grid()
+            for firm in self.firms:
+                firm.cell = self._grid[firm.home]
+            self._sync_grid()
+        return self._grid
+
+    @property
+    def datacollector(self) -> mesa.DataCollector:
+        """A Mesa DataCollector holding every recorded day, for Mesa's own viewers; built on use.
+
+        The day's loop records into arrays (`firm_record`, `platform_record`);
+        this copies them into the DataCollector's layout (model variables per
+        day; per step, one record per firm), so Mesa components reading
+        ``model.datacollector`` work, and worlds nobody draws never pay for it.
+        """
+        firm_columns = ("firm", *FIRM_COLUMNS[2:])
+        collector = mesa.DataCollector(
+            model_reporters={c: (lambda m, c=c: m.platform_today.get(c)) for c in PLATFORM_COLUMNS},
+            agent_reporters={c: (lambda a, c=c: a.today.get(c)) for c in firm_columns},
+        )
+        platform = self.platform_table()
+        for column in PLATFORM_COLUMNS:
+            collector.model_vars[column] = platform[column].tolist()
+        table = self.firm_table()
+        ids = [firm.unique_id for firm in self.firms] * self.firm_record.days
+        rows = zip(table["step"].tolist(), ids, *(table[c].tolist() for c in firm_columns))
+        for row in rows:
+            collector._agent_records.setdefault(row[0], []).append(row)
+        return collector
+
+    @property
+    def drawn(self) -> bool:
+        """Whether a grid exists (someone asked for it) and is kept in sync each day."""
+        return self._grid is not None
 
     # -- set-up helpers ------------------------------------------------------
 
@@ -148,8 +194,8 @@ class MarketModel(mesa.Model):
         self.pass_on(seen, reactions, day)
         self.record_firms(feed, seen, reactions, pairs, joiners, leaving)
         self.record_platform(feed, seen, background)
-        self._sync_grid()
-        self.datacollector.collect(self)
+        if self._grid is not None:
+            self._sync_grid()
         if day >= self.p.steps:
             self.running = False
 
@@ -177,20 +223,22 @@ class MarketModel(mesa.Model):
         """Yesterday's shares (of items still alive) and replies, arriving today."""
         sharers, items = self._shares_in_transit
         alive = self.items.day[items] + self.p.post_lifetime >= day
-        readers, delivered = self.contacts.spread(sharers[alive], items[alive])
-        shares = fd.share_candidates(readers, delivered, self.n_users, self.items.firm, self.items.kind)
+        readers, delivered, social = self.contacts.spread_merged(sharers[alive], items[alive])
+        shares = fd.share_candidates(readers, delivered, social, self.items.firm, self.items.kind)
         return [shares, self._replies_in_transit]
 
     def allocate_attention(self, feed: fd.Candidates) -> tuple[np.ndarray, np.ndarray]:
         """Which candidates are seen, given background items and each user's budget."""
-        users = self.users
-        background = self.rng.poisson(users.pages * self.p.page_post_rate)
+        users, n_firms = self.users, len(self.firms)
+        background = self.rng.poisson(self._background_rate)
         if self.p.ranking == "chronological":
             weights = np.ones(len(feed))
         else:
-            trust = users.flat("trust")[feed.user * len(self.firms) + feed.firm]
-            weights = candidate_weight(self._type_weight[feed.channel, feed.kind], trust, feed.social)
-        with_items = np.unique(feed.user)
+            weights = kernels.candidate_weights(
+                self._type_weight, users.flat("trust"), feed.user, feed.firm, feed.channel, feed.kind,
+                feed.social, n_firms,
+            )
+        with_items = kernels.distinct_users(feed.user, self.n_users)
         log_tau = np.full(self.n_users, -np.inf)
         tau = sample_threshold(background[with_items], users.attention[with_items], self.rng)
         log_tau[with_items] = np.log(tau, out=np.full_like(tau, -np.inf), where=tau > 0)
@@ -199,27 +247,17 @@ class MarketModel(mesa.Model):
 
     def react(self, seen: fd.Candidates) -> Reactions:
         """One draw per seen item decides a like, a negative reaction or nothing."""
-        pair = seen.user * len(self.firms) + seen.firm
-        is_share = seen.channel == SHARE
-        appeal = self._appeal[seen.firm, seen.kind] * np.where(is_share, self.p.share_boost, 1.0)
-        annoyance = self._annoy[seen.kind] * np.where(is_share, self.p.share_annoy, 1.0)
-        p_pos, p_neg = reaction_probabilities(
-            appeal, annoyance, self.users.flat("trust")[pair], self.users.flat("fatigue")[pair]
+        p, n = self.p, len(seen)
+        u = self.rng.random((3, n))
+        positive, negative, comment, critic, wants_share = kernels.reactions(
+            seen.firm, seen.kind, seen.channel, seen.user.astype(np.int64) * len(self.firms) + seen.firm,
+            self.users.flat("trust"), self.users.flat("fatigue"), self._appeal, self._annoy, self._share_prob,
+            p.share_boost, p.share_annoy, p.comment_prob, p.neg_comment_prob, u[0], u[1], u[2],
         )
-        n = len(seen)
-        positive, negative = react(p_pos, p_neg, self.rng.random(n))
-        talk = self.rng.random(n)
-        wants_share = positive & (self.rng.random(n) < self._share_prob[seen.kind])
         shared = np.zeros(n, dtype=bool)
         idx = np.flatnonzero(wants_share)
         shared[idx[self.items.first_new_shares(seen.user[idx], seen.item[idx])]] = True
-        return Reactions(
-            positive=positive,
-            negative=negative,
-            comment=positive & (talk < self.p.comment_prob),
-            critic=negative & (talk < self.p.neg_comment_prob),
-            shared=shared,
-        )
+        return Reactions(positive=positive, negative=negative, comment=comment, critic=critic, shared=shared)
 
     def respond(self, seen: fd.Candidates, reactions: Reactions) -> None:
         """Each firm answers (budget permitting) or deletes its comments."""
@@ -235,51 +273,27 @@ class MarketModel(mesa.Model):
     def update_users(self, seen: fd.Candidates, r: Reactions) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Fatigue, trust, follows, unfollows and hidden ads, in the spec's order.
 
-        Returns the touched (user * F + firm) pairs, those who followed and
-        those who unfollowed today.
+        `kernels.tally_pairs` sums the day's events per (user, firm) pair;
+        `kernels.update_state` then applies the spec's formulas to every pair
+        in one pass and counts the per-firm outputs on the way. Returns the
+        touched (user * F + firm) pairs, those who followed and those who
+        unfollowed today.
         """
-        p, users, n_firms = self.p, self.users, len(self.firms)
-        pairs, inv = np.unique(seen.user * n_firms + seen.firm, return_inverse=True)
-
-        def per_pair(values) -> np.ndarray:
-            return np.bincount(inv, weights=values, minlength=pairs.size)
-
-        is_reply = seen.channel == REPLY_CHANNEL
-        load = per_pair(self._load[seen.channel, seen.kind])
-        n_pos, n_neg, n_del = per_pair(r.positive), per_pair(r.negative), per_pair(r.deleted)
-        followed = users.flat("follows")[pairs]  # who followed at the start of the day
-
-        fatigue, trust = users.flat("fatigue"), users.flat("trust")
-        before = fatigue[pairs]
-        fatigue *= 1.0 - p.fatigue_decay
-        fatigue[pairs] = updated_fatigue(
-            before, load, per_pair(is_reply & seen.answers_critic),
-            fatigue_decay=p.fatigue_decay, fatigue_gain=p.fatigue_gain,
-            tolerance=p.tolerance, reply_relief=p.reply_relief,
+        users, n_firms = self.users, len(self.firms)
+        pairs = kernels.tally_pairs(
+            seen.user.astype(np.int64) * n_firms + seen.firm, seen.channel, seen.kind, r.positive, r.negative,
+            r.deleted, seen.answers_critic, self._load, self._tally,
         )
-        trust[pairs] = updated_trust(
-            trust[pairs], n_pos, per_pair(is_reply), n_neg, n_del,
-            trust_pos=p.trust_pos, trust_reply=p.trust_reply,
-            trust_neg=p.trust_neg, trust_deleted=p.trust_deleted,
+        u = self.rng.random((2, pairs.size))
+        self._firm_counts = np.zeros((11, n_firms))
+        joiners, leaving = kernels.update_state(
+            self._tally, pairs, u[0], u[1], users.flat("follows"), users.flat("trust"), users.flat("fatigue"),
+            users.flat("ads_hidden"), users.flat("days_reached"), n_firms, self._state_parameters,
+            self._firm_counts,
         )
-        trust[:] = drifted_trust(trust, trust0=p.trust0, trust_drift=p.trust_drift)
-
-        joiners = pairs[~followed & (n_pos > 0)]
-        joiners = joiners[self.rng.random(joiners.size) < follow_probability(trust[joiners], p.follow_prob)]
-        leaving = np.flatnonzero(users.flat("follows") & (fatigue > p.unfollow_threshold))
-        upset = ~followed | (n_neg + n_del == 0)
-        at_risk = np.flatnonzero(~upset)
-        chance = unfollow_probability(n_neg[at_risk], n_del[at_risk], p.unfollow_neg_prob, p.unfollow_deleted_prob)
-        leaving = np.union1d(leaving, pairs[at_risk[self.rng.random(at_risk.size) < chance]])
-        hide = per_pair(r.negative & (seen.channel == PAID)) > 0
-        users.flat("ads_hidden")[pairs[~followed & hide]] = True
-        users.flat("follows")[joiners] = True
-        users.flat("follows")[leaving] = False
-
-        days = users.flat("days_reached")
-        days[pairs] += 1
-        self._ever_reached += np.bincount(pairs[days[pairs] == 1] % n_firms, minlength=n_firms)
-        self._reached_twice += np.bincount(pairs[days[pairs] == 2] % n_firms, minlength=n_firms)
+        self._ever_reached += self._firm_counts[5].astype(np.int64)
+        self._reached_twice += self._firm_counts[6].astype(np.int64)
+        self._touched_today = pairs
         return pairs, joiners, leaving
 
     def pass_on(self, seen: fd.Candidates, r: Reactions, day: int) -> None:
@@ -293,74 +307,69 @@ class MarketModel(mesa.Model):
     # -- records -------------------------------------------------------------
 
     def record_firms(self, feed, seen, r: Reactions, pairs, joiners, leaving) -> None:
-        """Fill each firm's ``today`` with the day's per-firm outputs."""
-        n_firms, users = len(self.firms), self.users
-        if self.grid is not None:  # only the grid's "reached today" layer needs it
-            self._reached_today = np.zeros(users.follows.shape, dtype=bool)
-            self._reached_today.reshape(-1)[pairs] = True
-
-        def per_firm(mask=None, firm_ids=None) -> np.ndarray:
-            ids = seen.firm if firm_ids is None else firm_ids
-            return np.bincount(ids if mask is None else ids[mask], minlength=n_firms)
-
-        reach = per_firm(firm_ids=pairs % n_firms)
-        channel_keys = np.unique((seen.user * n_firms + seen.firm) * 4 + seen.channel)
-        by_channel = np.bincount(channel_keys // 4 % n_firms * 4 + channel_keys % 4, minlength=4 * n_firms)
-        by_channel = by_channel.reshape(n_firms, 4)
-        followers = users.follows.sum(axis=0)
+        """Record the day's per-firm outputs and fill each firm's ``today`` with them."""
+        n_firms, counts = len(self.firms), self._firm_counts
+        on_seen = kernels.per_firm_counts(
+            seen.firm, np.stack([r.positive, r.comment, r.critic, r.shared, r.answered, r.deleted]), n_firms
+        )
+        followers = counts[7].astype(np.int64)
         with np.errstate(invalid="ignore", divide="ignore"):
-            trust_followers = (users.trust * users.follows).sum(axis=0) / followers
-            fatigue_followers = (users.fatigue * users.follows).sum(axis=0) / followers
+            trust_followers = counts[8] / followers
+            fatigue_followers = counts[9] / followers
+        delivered = np.bincount(feed.firm, minlength=n_firms)
+        reach = counts[0].astype(np.int64)
+        spend = np.array([firm.spent_today for firm in self.firms])
+        with np.errstate(invalid="ignore", divide="ignore"):
+            attention_loss = np.where(delivered > 0, 1.0 - on_seen[0] / np.maximum(delivered, 1), 0.0)
+            cost_per_reach = np.where(reach > 0, spend / np.maximum(reach, 1), np.nan)
+            second = np.where(self._ever_reached > 0, self._reached_twice / np.maximum(self._ever_reached, 1), 0.0)
         columns = {
             "reach": reach,
-            "organic_reach": by_channel[:, POST],
-            "paid_reach": by_channel[:, PAID],
-            "earned_reach": by_channel[:, SHARE],
-            "reply_reach": by_channel[:, REPLY_CHANNEL],
-            "impressions": per_firm(),
-            "delivered": np.bincount(feed.firm, minlength=n_firms),
-            "likes": per_firm(r.positive),
-            "comments": per_firm(r.comment),
-            "negative_comments": per_firm(r.critic),
-            "shares": per_firm(r.shared),
-            "replies_sent": per_firm(r.answered),
-            "deletions": per_firm(r.deleted),
+            "organic_reach": counts[1 + POST].astype(np.int64),
+            "paid_reach": counts[1 + PAID].astype(np.int64),
+            "earned_reach": counts[1 + SHARE].astype(np.int64),
+            "reply_reach": counts[1 + REPLY_CHANNEL].astype(np.int64),
+            "impressions": on_seen[0],
+            "delivered": delivered,
+            "attention_loss": attention_loss,
+            "likes": on_seen[1],
+            "comments": on_seen[2],
+            "negative_comments": on_seen[3],
+            "shares": on_seen[4],
+            "replies_sent": on_seen[5],
+            "deletions": on_seen[6],
             "followers": followers,
-            "new_follows": per_firm(firm_ids=joiners % n_firms),
-            "unfollows": per_firm(firm_ids=leaving % n_firms),
-            "trust_mean": users.trust.mean(axis=0),
+            "new_follows": np.bincount(joiners % n_firms, minlength=n_firms),
+            "unfollows": np.bincount(leaving % n_firms, minlength=n_firms),
+            "trust_mean": counts[10] / self.n_users,
             "trust_followers": trust_followers,
             "fatigue_followers": fatigue_followers,
+            "spend": spend,
+            "cost_per_reach": cost_per_reach,
             "cumulative_reach": self._ever_reached.copy(),
+            "second_contact_rate": second,
         }
-        for firm in self.firms:
-            k = firm.index
-            today = {name: values[k].item() for name, values in columns.items()}
-            spend = firm.spent_today
-            today["spend"] = spend
-            today["attention_loss"] = 1.0 - today["impressions"] / today["delivered"] if today["delivered"] else 0.0
-            today["cost_per_reach"] = spend / today["reach"] if today["reach"] else float("nan")
-            ever = self._ever_reached[k]
-            today["second_contact_rate"] = self._reached_twice[k] / ever if ever else 0.0
-            firm.today.update(today)
+        self.firm_record.add(columns)
+        rows = zip(*(values.tolist() for values in columns.values()))
+        for firm, row in zip(self.firms, rows):
+            firm.today.update(zip(columns, row))
 
     def record_platform(self, feed: fd.Candidates, seen: fd.Candidates, background: np.ndarray) -> None:
         """Attention used and overload, for the whole platform."""
         attention = self.users.attention
-        offered = np.bincount(feed.user, minlength=self.n_users)
-        took = np.bincount(seen.user, minlength=self.n_users)
-        used = took + np.minimum(background, attention - took)
-        capacity = float(attention.sum())
+        offered, took, bg, used, overloaded = kernels.attention_totals(feed.user, seen.user, background, attention)
+        capacity = self._capacity
         self.platform_today = {
-            "candidates": int(offered.sum()),
-            "seen_candidates": int(took.sum()),
-            "background_items": int(background.sum()),
-            "attention_used": int(used.sum()),
+            "candidates": int(offered),
+            "seen_candidates": int(took),
+            "background_items": int(bg),
+            "attention_used": int(used),
             "attention_capacity": int(capacity),
-            "attention_used_share": float(used.sum() / capacity),
-            "overload": float((background + offered).sum() / capacity),
-            "overloaded_share": float(np.mean(background + offered > attention)),
+            "attention_used_share": float(used / capacity),
+            "overload": float((bg + offered) / capacity),
+            "overloaded_share": float(overloaded / self.n_users),
         }
+        self.platform_record.add(self.platform_today)
 
     def _sync_grid(self) -> None:
         """Copy user state into the grid's PropertyLayers (small worlds only)."""
@@ -370,7 +379,8 @@ class MarketModel(mesa.Model):
         layers = self.grid._mesa_property_layers
         bits = (self.users.follows * (1 << np.arange(len(self.firms)))).sum(axis=1)
         layers["followed_firms"].data = bits.reshape(shape)
-        reached_today = self._reached_today
+        reached_today = np.zeros(self.users.follows.shape, dtype=bool)
+        reached_today.reshape(-1)[self._touched_today] = True
         for firm in self.firms:
             k, name = firm.index, firm.name
             layers[f"follows_{name}"].data = self.users.follows[:, k].reshape(shape)
@@ -382,13 +392,15 @@ class MarketModel(mesa.Model):
 
     def firm_table(self) -> pd.DataFrame:
         """Per firm and day, one row each: the tidy output table."""
-        raw = self.datacollector.get_agent_vars_dataframe().reset_index()
-        table = raw.rename(columns={"Step": "step"}).drop(columns=["AgentID"])
-        return table[list(FIRM_COLUMNS)].reset_index(drop=True)
+        days, n_firms = self.firm_record.days, len(self.firms)
+        table = self.firm_record.frame(FIRM_COLUMNS[2:])
+        table.insert(0, "firm", np.tile(np.array([firm.name for firm in self.firms], dtype=object), days))
+        table.insert(0, "step", np.repeat(np.arange(1, days + 1), n_firms))
+        return table
 
     def platform_table(self) -> pd.DataFrame:
         """Per day, the platform-level series."""
-        table = self.datacollector.get_model_vars_dataframe().reset_index(drop=True)
+        table = self.platform_record.frame(PLATFORM_COLUMNS)
         table.insert(0, "step", np.arange(1, len(table) + 1))
         return table
 
@@ -421,10 +433,3 @@ class MarketModel(mesa.Model):
             )
         return cls(seed=scenario.seed if seed is None else seed, **{**scenario.model_kwargs(), **changes})
 
-
-def _firm_value(column: str, firm: Firm):
-    return firm.today.get(column)
-
-
-def _platform_value(column: str, model: MarketModel):
-    return model.platform_today.get(column)

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
+from sim.model import kernels
+
 MOORE_OFFSETS = np.array(
     [(-1, -1), (-1, 0), (-1, 1), (0, -1), (0, 1), (1, -1), (1, 0), (1, 1)],
     dtype=np.int64,
@@ -34,39 +36,23 @@ def index_of(x, y, height: int):
 
 
 def moore_neighbours(width: int, height: int) -> np.ndarray:
-    """The 8 torus Moore neighbours of every user, shape (N, 8), int32."""
-    x, y = np.divmod(np.arange(width * height, dtype=np.int64), height)
-    nx = (x[:, None] + MOORE_OFFSETS[:, 0]) % width
-    ny = (y[:, None] + MOORE_OFFSETS[:, 1]) % height
-    return (nx * height + ny).astype(np.int32)
-
-
-def _in_moore_block(i: np.ndarray, j: np.ndarray, width: int, height: int) -> np.ndarray:
-    """True where j is i itself or one of i's torus Moore neighbours."""
-    xi, yi = np.divmod(i, height)
-    xj, yj = np.divmod(j, height)
-    dx = (xj - xi) % width
-    dy = (yj - yi) % height
-    near_x = (dx <= 1) | (dx == width - 1)
-    near_y = (dy <= 1) | (dy == height - 1)
-    return near_x & near_y
-
-
-def _duplicate_mask(rows: np.ndarray) -> np.ndarray:
-    """True at every entry that repeats an earlier-sorted entry of its row."""
-    order = np.argsort(rows, axis=1, kind="stable")
-    ranked = np.take_along_axis(rows, order, axis=1)
-    repeat = np.zeros_like(rows, dtype=bool)
-    dup_sorted = ranked[:, 1:] == ranked[:, :-1]
-    np.put_along_axis(repeat, order[:, 1:], dup_sorted, axis=1)
-    return repeat
+    """The 8 torus Moore neighbours of every user, shape (N, 8), int32 (one column at a time)."""
+    x, y = np.divmod(np.arange(width * height, dtype=np.int32), np.int32(height))
+    table = np.empty((width * height, 8), dtype=np.int32)
+    for k, (dx, dy) in enumerate(MOORE_OFFSETS.tolist()):
+        table[:, k] = (x + dx) % width * height + (y + dy) % height
+    return table
 
 
 def draw_weak_ties(width: int, height: int, k: int, rng: np.random.Generator) -> np.ndarray:
     """``k`` distinct random contacts per user, never self nor a Moore neighbour.
 
-    Rejection sampling: draw uniformly, then redraw only the entries that are
-    invalid (self, neighbour, repeat) until none are. Shape (N, k), int32.
+    Rejection sampling: draw every tie uniformly at once, then a compiled pass
+    (`kernels.fix_weak_ties`) redraws, in order, each tie that is invalid
+    (self, neighbour, repeat of an earlier tie of its row) from a pool of
+    spare uniform draws. Each row is then a uniform sample without
+    replacement of the allowed users. Shape (N, k), int32, no transient
+    larger than the table itself.
     """
     n = width * height
     if k == 0:
@@ -76,19 +62,11 @@ def draw_weak_ties(width: int, height: int, k: int, rng: np.random.Generator) ->
             f"weak_ties={k} is more than the {n - 9} users outside a Moore block "
             f"on a {width} x {height} grid"
         )
-    users = np.arange(n, dtype=np.int64)
-    ties = rng.integers(0, n, size=(n, k), dtype=np.int64)
-    rows = users
-    while True:
-        block = ties if rows is users else ties[rows]
-        bad = _in_moore_block(rows[:, None], block, width, height) | _duplicate_mask(block)
-        bad_rows = bad.any(axis=1)
-        if not bad_rows.any():
-            break
-        rows, block, bad = rows[bad_rows], block[bad_rows], bad[bad_rows]
-        block[bad] = rng.integers(0, n, size=int(bad.sum()), dtype=np.int64)
-        ties[rows] = block
-    return ties.astype(np.int32)
+    ties = rng.integers(0, n, size=(n, k), dtype=np.int32)
+    pool = 1024 + int(ties.size * min(1.0, 2.0 * (9 + k) / n))  # about twice the expected invalid share
+    while kernels.fix_weak_ties(ties, width, height, rng.integers(0, n, size=pool, dtype=np.int32)) < 0:
+        pool *= 2  # ran out: carry on from where it stopped with a bigger pool
+    return ties
 
 
 @dataclass(frozen=True)
@@ -127,18 +105,37 @@ class Contacts:
         positions = offsets + np.arange(total)
         return indices[positions].astype(np.int64), np.repeat(payload, counts)
 
+    def spread_merged(self, sharers: np.ndarray, items: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Deliveries of shared items merged per (reader, item): reader, item, number of sharers.
+
+        The same deliveries as `spread`, counted per (item, reader), sorted by
+        item then reader; compiled, for the daily share traffic.
+        """
+        return kernels.spread_merged(sharers, items, self.audience.indptr, self.audience.indices, self.n_users)
+
+
+def _csr(indptr: np.ndarray, indices: np.ndarray, n: int) -> sp.csr_array:
+    """A 0/1 CSR array over our own index arrays (scipy keeps them, no copy)."""
+    data = np.ones(indices.shape[0], dtype=np.int8)
+    return sp.csr_array((data, indices, indptr), shape=(n, n), copy=False)
+
 
 def build_contacts(width: int, height: int, weak_ties: int, rng: np.random.Generator) -> Contacts:
-    """Strong ties (Moore) plus ``weak_ties`` random long-range ties per user."""
+    """Strong ties (Moore) plus ``weak_ties`` random long-range ties per user.
+
+    Int32 indices throughout; the audience is the transpose, built by a
+    compiled counting pass (no COO or sort transient), so at 1 M users the
+    build needs little beyond the two index arrays themselves.
+    """
     n = width * height
     table = np.concatenate(
         [moore_neighbours(width, height), draw_weak_ties(width, height, weak_ties, rng)], axis=1
     )
     per_user = table.shape[1]
-    indptr = np.arange(0, n * per_user + 1, per_user, dtype=np.int64)
-    data = np.ones(n * per_user, dtype=np.int8)
-    reads = sp.csr_array((data, table.ravel(), indptr), shape=(n, n))
-    reads.sort_indices()
-    audience = sp.csr_array(reads.T)  # transpose of CSR is CSC; convert back to CSR rows
-    audience.sort_indices()
-    return Contacts(reads=reads, audience=audience)
+    index_type = np.int32 if n * per_user < np.iinfo(np.int32).max else np.int64
+    indptr = np.arange(0, n * per_user + 1, per_user, dtype=index_type)
+    indices = table.reshape(-1)
+    del table
+    kernels.sort_rows(indptr, indices)
+    t_indptr, t_indices = kernels.transpose_csr(indptr, indices, n)
+    return Contacts(reads=_csr(indptr, indices, n), audience=_csr(t_indptr.astype(index_type), t_indices, n))

@@ -2,6 +2,9 @@
 
 Per-user state is a numpy array over grid cells (index ``x * height + y``);
 per user-firm state is an (N, F) array. No Python object per user exists.
+Counts are int32; trust and fatigue stay float64: they are accumulators
+updated every day by small multiplicative steps (and tests compare them
+with float64 bounds), so float32 rounding would build up over a run.
 """
 
 from __future__ import annotations
@@ -45,7 +48,7 @@ def draw_population(p, homes: list[tuple[int, int]], rng: np.random.Generator) -
     n = p.width * p.height
     n_firms = len(homes)
     attention = initial_attention(n, p.attention_mean, p.attention_sigma, rng)
-    pages = rng.poisson(p.pages_followed, size=n).astype(np.int64)
+    pages = rng.poisson(p.pages_followed, size=n).astype(np.int32)
     follows = np.zeros((n, n_firms), dtype=bool)
     for f, home in enumerate(homes):
         prob = np.where(

@@ -59,7 +59,8 @@ def release(model: mesa.Model) -> None:
     grid's PropertyLayers; neither is ever cleared by Mesa itself.
     """
     mesa.Agent._ids.pop(model, None)
-    grid = getattr(model, "grid", None)
+    # a MarketModel builds its grid only when drawn: asking an undrawn one would build it
+    grid = getattr(model, "grid", None) if getattr(model, "drawn", True) else None
     if grid is not None:
         copyreg.dispatch_table.pop(grid.cell_klass, None)
 

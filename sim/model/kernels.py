@@ -1,0 +1,312 @@
+"""The day's hot loops, compiled with numba (nopython, cached) over flat arrays.
+
+Each kernel does one phase's per-item or per-pair work in one pass that numpy
+would need many temporary arrays and calls for. Kernels draw no random
+numbers: the model draws them beforehand with its own numpy Generator, in
+bulk, and passes them in. So a seed gives the same numbers in any process,
+and models interleaved in one process never share a random stream.
+
+Pairs are flat (user, firm) indices ``user * n_firms + firm``, as in
+`Population.flat`. The spec's formulas are not written here: the kernels call
+the small named functions of `sim.model.mechanics`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from sim.model.mechanics import (
+    PAID, REPLY_CHANNEL, SHARE, candidate_weight, drifted_trust, follow_probability, react,
+    reaction_probabilities, unfollow_probability, updated_fatigue, updated_trust,
+)
+
+# -- attention -----------------------------------------------------------------
+
+
+@njit(cache=True)
+def candidate_weights(type_weight, trust_flat, user, firm, channel, kind, social, n_firms):
+    """The ranking weight of every candidate (`mechanics.candidate_weight`)."""
+    n = user.shape[0]
+    out = np.empty(n, np.float64)
+    for c in range(n):
+        pair = np.int64(user[c]) * n_firms + firm[c]
+        out[c] = candidate_weight(type_weight[channel[c], kind[c]], trust_flat[pair], social[c])
+    return out
+
+
+@njit(cache=True)
+def distinct_users(user, n_users):
+    """The distinct users among the candidates, in order of first appearance."""
+    mark = np.zeros(n_users, np.bool_)
+    out = np.empty(user.shape[0], np.int32)
+    k = 0
+    for c in range(user.shape[0]):
+        u = user[c]
+        if not mark[u]:
+            mark[u] = True
+            out[k] = u
+            k += 1
+    return out[:k]
+
+
+# -- reactions -------------------------------------------------------------------
+
+
+@njit(cache=True)
+def reactions(firm, kind, channel, pair, trust_flat, fatigue_flat, appeal, annoy, share_prob,
+              share_boost, share_annoy, comment_prob, neg_comment_prob, u_react, u_talk, u_share):
+    """Per seen item: positive, negative, positive comment, negative comment, wants to share."""
+    n = firm.shape[0]
+    positive = np.empty(n, np.bool_)
+    negative = np.empty(n, np.bool_)
+    comment = np.empty(n, np.bool_)
+    critic = np.empty(n, np.bool_)
+    wants_share = np.empty(n, np.bool_)
+    for c in range(n):
+        k = kind[c]
+        a, b = appeal[firm[c], k], annoy[k]
+        if channel[c] == SHARE:
+            a, b = a * share_boost, b * share_annoy
+        p_pos, p_neg = reaction_probabilities(a, b, trust_flat[pair[c]], fatigue_flat[pair[c]])
+        pos, neg = react(p_pos, p_neg, u_react[c])
+        positive[c], negative[c] = pos, neg
+        comment[c] = pos and u_talk[c] < comment_prob
+        critic[c] = neg and u_talk[c] < neg_comment_prob
+        wants_share[c] = pos and u_share[c] < share_prob[k]
+    return positive, negative, comment, critic, wants_share
+
+
+# -- the day's per-pair tallies and the state update ---------------------------------
+
+
+@njit(cache=True)
+def tally_pairs(pair, channel, kind, positive, negative, deleted, answers_critic, load_table, tally):
+    """Add each seen item to its pair's tallies; returns the touched pairs in first-seen order.
+
+    ``tally`` is a zeroed (9, N * F) float64 scratch, rows: load, positives,
+    seen replies, negatives, deletions, replies to a critic, negative reactions
+    to ads; row 7: bit c set when the pair saw something on channel c; row 8:
+    the pair's position among the touched pairs. `update_state` zeroes the
+    touched columns again.
+    """
+    n = pair.shape[0]
+    touched = np.empty(n, np.int64)
+    k = 0
+    for c in range(n):
+        p = pair[c]
+        ch = channel[c]
+        if tally[7, p] == 0.0:
+            touched[k] = p
+            tally[8, p] = k
+            k += 1
+        tally[7, p] = float(int(tally[7, p]) | (1 << ch))
+        tally[0, p] += load_table[ch, kind[c]]
+        tally[1, p] += positive[c]
+        tally[3, p] += negative[c]
+        tally[4, p] += deleted[c]
+        if ch == REPLY_CHANNEL:
+            tally[2, p] += 1.0
+            tally[5, p] += answers_critic[c]
+        if ch == PAID and negative[c]:
+            tally[6, p] = 1.0
+    return touched[:k]
+
+
+@njit(cache=True)
+def update_state(tally, touched, u_follow, u_unfollow, follows, trust, fatigue, ads_hidden, days_reached,
+                 n_firms, par, counts):
+    """One pass over every pair: fatigue, trust, follows, unfollows, hidden ads, per-firm tallies.
+
+    ``par``: fatigue_decay, fatigue_gain, tolerance, reply_relief, trust_pos,
+    trust_reply, trust_neg, trust_deleted, trust0, trust_drift, follow_prob,
+    unfollow_threshold, unfollow_neg_prob, unfollow_deleted_prob.
+    ``u_follow``/``u_unfollow``: a uniform per touched pair. ``counts`` (10, F)
+    receives: reach, organic/paid/earned/reply reach, newly reached, reached a
+    second time, followers, trust sum of followers, fatigue sum of followers;
+    and the trust sum over everyone in row 10 if it has 11 rows.
+    Returns (joiners, leaving) as pair indices.
+    """
+    decay, gain, tolerance, relief = par[0], par[1], par[2], par[3]
+    t_pos, t_reply, t_neg, t_del, trust0, drift = par[4], par[5], par[6], par[7], par[8], par[9]
+    follow_prob, threshold, p_neg_leave, p_del_leave = par[10], par[11], par[12], par[13]
+    n_pairs = follows.shape[0]
+    joiners = np.empty(touched.shape[0], np.int64)
+    n_join = 0
+    leaving = np.empty(n_pairs, np.int64)
+    n_leave = 0
+    for p in range(n_pairs):
+        f = p % n_firms
+        followed = follows[p]
+        t = trust[p]
+        if tally[7, p] != 0.0:
+            s = int(tally[8, p])
+            n_pos, n_reply, n_neg, n_del = tally[1, p], tally[2, p], tally[3, p], tally[4, p]
+            bits = int(tally[7, p])
+            fatigue[p] = updated_fatigue(fatigue[p], tally[0, p], tally[5, p], decay, gain, tolerance, relief)
+            t = updated_trust(t, n_pos, n_reply, n_neg, n_del, t_pos, t_reply, t_neg, t_del)
+            t = drifted_trust(t, trust0, drift)
+            leave = followed and fatigue[p] > threshold
+            if followed and n_neg + n_del > 0 and not leave:
+                leave = u_unfollow[s] < unfollow_probability(n_neg, n_del, p_neg_leave, p_del_leave)
+            if not followed and n_pos > 0 and u_follow[s] < follow_probability(t, follow_prob):
+                joiners[n_join] = p
+                n_join += 1
+                follows[p] = True
+            if not followed and tally[6, p] > 0:
+                ads_hidden[p] = True
+            days_reached[p] += 1
+            counts[0, f] += 1
+            for ch in range(4):
+                if bits & (1 << ch):
+                    counts[1 + ch, f] += 1
+            if days_reached[p] == 1:
+                counts[5, f] += 1
+            elif days_reached[p] == 2:
+                counts[6, f] += 1
+            for row in range(9):
+                tally[row, p] = 0.0
+        else:
+            fatigue[p] *= 1.0 - decay
+            t = drifted_trust(t, trust0, drift)
+            leave = followed and fatigue[p] > threshold
+        trust[p] = t
+        if leave:
+            leaving[n_leave] = p
+            n_leave += 1
+            follows[p] = False
+        if follows[p]:
+            counts[7, f] += 1
+            counts[8, f] += t
+            counts[9, f] += fatigue[p]
+        counts[10, f] += t
+    return joiners[:n_join], leaving[:n_leave].copy()
+
+
+# -- records ---------------------------------------------------------------------------
+
+
+@njit(cache=True)
+def per_firm_counts(firm, masks, n_firms):
+    """Row r: how many seen items of each firm have ``masks[r]`` set (row 0: all)."""
+    out = np.zeros((masks.shape[0] + 1, n_firms), np.int64)
+    for c in range(firm.shape[0]):
+        f = firm[c]
+        out[0, f] += 1
+        for r in range(masks.shape[0]):
+            out[r + 1, f] += masks[r, c]
+    return out
+
+
+@njit(cache=True)
+def attention_totals(feed_user, seen_user, background, attention):
+    """Platform sums: candidates, seen, background, attention used, users overloaded."""
+    n_users = attention.shape[0]
+    offered = np.zeros(n_users, np.int32)
+    took = np.zeros(n_users, np.int32)
+    for c in range(feed_user.shape[0]):
+        offered[feed_user[c]] += 1
+    for c in range(seen_user.shape[0]):
+        took[seen_user[c]] += 1
+    used = 0
+    bg_sum = 0
+    overloaded = 0
+    for u in range(n_users):
+        used += took[u] + min(background[u], attention[u] - took[u])
+        bg_sum += background[u]
+        if background[u] + offered[u] > attention[u]:
+            overloaded += 1
+    return feed_user.shape[0], seen_user.shape[0], bg_sum, used, overloaded
+
+
+# -- shares ----------------------------------------------------------------------------
+
+
+@njit(cache=True)
+def spread_merged(sharers, items, indptr, indices, n_users):
+    """Every reader of every sharer, merged per (item, reader) with the number of sharers.
+
+    Returns (reader, item, social proof), sorted by item, then reader.
+    """
+    total = 0
+    for s in range(sharers.shape[0]):
+        total += indptr[sharers[s] + 1] - indptr[sharers[s]]
+    keys = np.empty(total, np.int64)
+    k = 0
+    for s in range(sharers.shape[0]):
+        j = sharers[s]
+        for q in range(indptr[j], indptr[j + 1]):
+            keys[k] = np.int64(items[s]) * n_users + indices[q]
+            k += 1
+    keys.sort()
+    reader = np.empty(total, np.int32)
+    item = np.empty(total, np.int32)
+    social = np.empty(total, np.int32)
+    m = -1
+    for q in range(total):
+        if q == 0 or keys[q] != keys[q - 1]:
+            m += 1
+            item[m] = keys[q] // n_users
+            reader[m] = keys[q] % n_users
+            social[m] = 0
+        social[m] += 1
+    return reader[: m + 1], item[: m + 1], social[: m + 1]
+
+
+# -- the network -------------------------------------------------------------------------
+
+
+@njit(cache=True)
+def fix_weak_ties(ties, width, height, spare):
+    """Replace every invalid weak tie (self, Moore neighbour, repeat) in place, row by row.
+
+    Replacements are taken in order from ``spare`` (uniform user draws).
+    Returns how many spares were used, or -1 if they ran out (the caller
+    then retries with more).
+    """
+    n, k = ties.shape
+    used = 0
+    for i in range(n):
+        xi, yi = i // height, i % height
+        for a in range(k):
+            while True:
+                j = ties[i, a]
+                dx = (j // height - xi) % width
+                dy = (j % height - yi) % height
+                bad = (dx <= 1 or dx == width - 1) and (dy <= 1 or dy == height - 1)
+                if not bad:
+                    for b in range(a):
+                        if ties[i, b] == j:
+                            bad = True
+                            break
+                if not bad:
+                    break
+                if used == spare.shape[0]:
+                    return -1
+                ties[i, a] = spare[used]
+                used += 1
+    return used
+
+
+@njit(cache=True)
+def transpose_csr(indptr, indices, n):
+    """The CSR of the transposed n x n pattern (rows sorted), without a dense or COO transient."""
+    counts = np.zeros(n + 1, np.int64)
+    for q in range(indices.shape[0]):
+        counts[indices[q] + 1] += 1
+    t_indptr = np.cumsum(counts)
+    t_indices = np.empty(indices.shape[0], indices.dtype)
+    fill = t_indptr[:-1].copy()
+    for i in range(n):  # rows in order, so each transposed row comes out sorted
+        for q in range(indptr[i], indptr[i + 1]):
+            j = indices[q]
+            t_indices[fill[j]] = i
+            fill[j] += 1
+    return t_indptr, t_indices
+
+
+@njit(cache=True)
+def sort_rows(indptr, indices):
+    """Sort each CSR row's column indices in place."""
+    for i in range(indptr.shape[0] - 1):
+        indices[indptr[i] : indptr[i + 1]].sort()

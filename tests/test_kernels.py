@@ -1,0 +1,222 @@
+"""The compiled kernels against plain numpy references, and the model's determinism with them."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sim.model import kernels
+from sim.model import mechanics as mx
+from sim.model.attention import select_seen
+from sim.model.items import _merge_new_keys
+from sim.model.market import STATE_PARAMETERS, MarketModel
+from sim.model.network import build_contacts, draw_weak_ties, moore_neighbours
+from sim.model.records import DailyRecord
+from tests.conftest import SMALL, run
+
+
+def select_seen_reference(user, log_key, log_tau, attention):
+    """The selection as the numpy model did it before the kernel: lexsort, then rank per user."""
+    passed = log_key > log_tau[user]
+    idx = np.flatnonzero(passed)
+    seen = np.zeros_like(passed)
+    if idx.size == 0:
+        return seen
+    order = idx[np.lexsort((-log_key[idx], user[idx]))]
+    sorted_users = user[order]
+    group_start = np.r_[0, np.flatnonzero(sorted_users[1:] != sorted_users[:-1]) + 1]
+    group_len = np.diff(np.r_[group_start, sorted_users.size])
+    rank = np.arange(sorted_users.size) - np.repeat(group_start, group_len)
+    seen[order[rank < attention[sorted_users]]] = True
+    return seen
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_select_seen_matches_the_numpy_reference(seed):
+    rng = np.random.default_rng(seed)
+    n_users, n = 300, 5000
+    user = rng.integers(0, n_users, n).astype(np.int32)
+    log_key = np.log(rng.random(n)) / rng.uniform(0.2, 3, n)
+    log_tau = np.where(rng.random(n_users) < 0.3, -np.inf, np.log(rng.random(n_users)))
+    attention = rng.integers(1, 30, n_users).astype(np.int32)
+    seen = select_seen(user, log_key, log_tau, attention)
+    assert np.array_equal(seen, select_seen_reference(user, log_key, log_tau, attention))
+    assert seen.sum() > 0 and (~seen).sum() > 0
+
+
+def test_spread_merged_counts_each_readers_sharing_contacts():
+    contacts = build_contacts(9, 7, 4, np.random.default_rng(1))
+    rng = np.random.default_rng(2)
+    sharers = rng.integers(0, 63, 40).astype(np.int32)
+    items = rng.integers(0, 5, 40).astype(np.int32)
+    readers, delivered = contacts.spread(sharers, items)
+    keys, social = np.unique(delivered.astype(np.int64) * 63 + readers, return_counts=True)
+    got_reader, got_item, got_social = contacts.spread_merged(sharers, items)
+    assert np.array_equal(got_item.astype(np.int64) * 63 + got_reader, keys)
+    assert np.array_equal(got_social, social)
+
+
+def test_transpose_and_row_sort_match_scipy():
+    contacts = build_contacts(13, 8, 6, np.random.default_rng(4))
+    reads = contacts.reads
+    assert np.all(np.diff(reads.indices.reshape(-1, 14), axis=1) > 0)  # rows sorted, no repeats
+    assert np.array_equal(contacts.audience.toarray(), reads.T.toarray())
+    assert contacts.reads.indices.dtype == np.int32 and contacts.audience.indices.dtype == np.int32
+
+
+def test_weak_ties_survive_an_exhausted_spare_pool():
+    # the densest allowed case: each user ties to every user outside its Moore block
+    ties = draw_weak_ties(5, 4, 20 - 9, np.random.default_rng(0))
+    moore = moore_neighbours(5, 4)
+    for i, row in enumerate(ties):
+        assert set(row.tolist()) == set(range(20)) - {i} - set(moore[i].tolist())
+    table = np.zeros((20, 3), dtype=np.int32)  # all invalid (self or repeats), one spare only
+    assert kernels.fix_weak_ties(table, 5, 4, np.array([7], dtype=np.int32)) == -1
+
+
+def test_share_memory_marks_only_first_shares_including_repeats_within_a_day():
+    known = np.array([5, 9, 20], dtype=np.int64)
+    keys = np.array([9, 7, 7, 30, 5, 1], dtype=np.int64)
+    fresh, merged = _merge_new_keys(keys, known)
+    assert fresh.tolist() == [False, True, False, True, False, True]
+    assert merged.tolist() == [1, 5, 7, 9, 20, 30]
+
+
+def update_reference(model, pair, channel, kind, positive, negative, deleted, answers_critic, u):
+    """The day's per-pair update in numpy, with the formulas of `mechanics`, on copies of the state."""
+    p, n_firms = model.p, len(model.firms)
+    users = {name: getattr(model.users, name).reshape(-1).copy()
+             for name in ("follows", "trust", "fatigue", "ads_hidden", "days_reached")}
+    touched = list(dict.fromkeys(pair.tolist()))
+    slot = {q: k for k, q in enumerate(touched)}
+    pairs = np.array(touched)
+    inv = np.array([slot[q] for q in pair.tolist()])
+
+    def per_pair(values):
+        return np.bincount(inv, weights=values, minlength=pairs.size)
+
+    is_reply = channel == 3
+    load = per_pair(model._load[channel, kind])
+    n_pos, n_neg, n_del = per_pair(positive), per_pair(negative), per_pair(deleted)
+    followed = users["follows"][pairs].copy()
+    fat, tr = users["fatigue"], users["trust"]
+    before = fat[pairs].copy()
+    fat *= 1 - p.fatigue_decay
+    fat[pairs] = mx.updated_fatigue(before, load, per_pair(is_reply & answers_critic), p.fatigue_decay,
+                                    p.fatigue_gain, p.tolerance, p.reply_relief)
+    tr[pairs] = mx.updated_trust(tr[pairs], n_pos, per_pair(is_reply), n_neg, n_del,
+                                 p.trust_pos, p.trust_reply, p.trust_neg, p.trust_deleted)
+    tr[:] = mx.drifted_trust(tr, p.trust0, p.trust_drift)
+    join = ~followed & (n_pos > 0) & (u[0] < mx.follow_probability(tr[pairs], p.follow_prob))
+    risk = followed & (n_neg + n_del > 0)
+    leave_draw = risk & (u[1] < mx.unfollow_probability(n_neg, n_del, p.unfollow_neg_prob, p.unfollow_deleted_prob))
+    leaving = np.union1d(np.flatnonzero(users["follows"] & (fat > p.unfollow_threshold)), pairs[leave_draw])
+    users["ads_hidden"][pairs[~followed & (per_pair(negative & (channel == 1)) > 0)]] = True
+    users["follows"][pairs[join]] = True
+    users["follows"][leaving] = False
+    users["days_reached"][pairs] += 1
+    return users, np.sort(pairs[join]), leaving, pairs
+
+
+def test_tally_and_update_state_match_a_numpy_reference():
+    model = run(MarketModel(seed=3, **{**SMALL, "steps": 20, "fatigue_gain": 0.3}))
+    n_firms = len(model.firms)
+    rng = np.random.default_rng(9)
+    n = 3000
+    user = rng.integers(0, model.n_users, n)
+    firm = rng.integers(0, n_firms, n)
+    pair = user * n_firms + firm
+    channel = rng.integers(0, 4, n).astype(np.int8)
+    kind = np.where(channel == 3, 3, rng.integers(0, 3, n)).astype(np.int8)
+    positive = rng.random(n) < 0.3
+    negative = ~positive & (rng.random(n) < 0.3)
+    deleted = negative & (rng.random(n) < 0.5)
+    answers_critic = (channel == 3) & (rng.random(n) < 0.5)
+    model.users.fatigue[:] = rng.random(model.users.fatigue.shape) * 0.5  # some above the threshold
+    touched = kernels.tally_pairs(pair, channel, kind, positive, negative, deleted, answers_critic,
+                                  model._load, model._tally)
+    u = rng.random((2, touched.size))
+    expected, joiners, leaving, pairs = update_reference(
+        model, pair, channel, kind, positive, negative, deleted, answers_critic, u)
+    assert np.array_equal(touched, pairs)
+    counts = np.zeros((11, n_firms))
+    users = model.users
+    got_join, got_leave = kernels.update_state(
+        model._tally, touched, u[0], u[1], users.flat("follows"), users.flat("trust"), users.flat("fatigue"),
+        users.flat("ads_hidden"), users.flat("days_reached"), n_firms,
+        np.array([getattr(model.p, name) for name in STATE_PARAMETERS]), counts)
+    for name, values in expected.items():
+        assert np.allclose(users.flat(name), values, rtol=0, atol=1e-12), name
+    assert np.array_equal(np.sort(got_join), joiners) and np.array_equal(np.sort(got_leave), leaving)
+    assert joiners.size > 0 and leaving.size > 0
+    assert not model._tally.any()  # the scratch is clean for tomorrow
+    assert counts[0].tolist() == np.bincount(pairs % n_firms, minlength=n_firms).tolist()
+    assert counts[7].tolist() == users.follows.sum(axis=0).tolist()
+    assert counts[10] == pytest.approx(users.trust.sum(axis=0))
+
+
+def tables(model):
+    return model.firm_table(), model.platform_table(), model.cascade_table()
+
+
+def test_models_interleaved_in_one_process_give_their_own_numbers():
+    alone = [tables(run(MarketModel(seed=s, **SMALL))) for s in (1, 2)]
+    a, b = MarketModel(seed=1, **SMALL), MarketModel(seed=2, **SMALL)
+    while a.running or b.running:
+        for m in (a, b):
+            if m.running:
+                m.step()
+    for got, want in zip((tables(a), tables(b)), alone):
+        for g, w in zip(got, want):
+            pd.testing.assert_frame_equal(g, w)
+
+
+def test_an_undrawn_world_builds_no_grid_and_a_drawn_one_stays_in_sync():
+    model = MarketModel(seed=4, **{**SMALL, "steps": 6})
+    for _ in range(3):
+        model.step()
+    assert not model.drawn
+    layers = model.grid._mesa_property_layers  # first use builds it, in today's state
+    assert model.drawn
+    for _ in range(3):
+        model.step()
+    for firm in model.firms:
+        shape = (model.p.width, model.p.height)
+        assert np.array_equal(layers[f"follows_{firm.name}"].data, model.users.follows[:, firm.index].reshape(shape))
+        assert np.array_equal(layers[f"trust_{firm.name}"].data, model.users.trust[:, firm.index].reshape(shape))
+        reached = model.users.days_reached[:, firm.index].reshape(shape) > 0
+        assert not np.any(layers[f"reached_{firm.name}"].data & ~reached)
+    assert model.firms[0].cell is model.grid[model.firms[0].home]
+
+
+def test_daily_record_grows_past_the_planned_horizon():
+    record = DailyRecord(2, (3,))
+    for day in range(5):
+        record.add({"reach": np.arange(3) + day, "share": np.full(3, day / 10)})
+    assert record.column("reach").shape == (5, 3) and record.column("reach").dtype == np.int64
+    assert record.column("reach")[:, 0].tolist() == [0, 1, 2, 3, 4]
+    assert record.frame(["share"])["share"].tolist()[-3:] == [0.4, 0.4, 0.4]
+
+
+def test_stepping_past_the_horizon_keeps_every_day():
+    model = MarketModel(seed=1, width=10, height=10, steps=3)
+    for _ in range(5):
+        model.step()
+    assert model.firm_table()["step"].max() == 5 and len(model.platform_table()) == 5
+
+
+def test_the_datacollector_view_holds_the_recorded_days():
+    model = run(MarketModel(seed=2, width=10, height=10, steps=4))
+    collector = model.datacollector
+    platform = collector.get_model_vars_dataframe()
+    pd.testing.assert_frame_equal(platform, model.platform_table().drop(columns="step"))
+    firms = collector.get_agent_vars_dataframe().reset_index()
+    assert firms["Step"].tolist() == model.firm_table()["step"].tolist()
+    assert firms["reach"].tolist() == model.firm_table()["reach"].tolist()
+
+
+def test_tables_exist_before_the_first_day():
+    model = MarketModel(seed=1, width=10, height=10, steps=3)
+    assert len(model.firm_table()) == 0 and list(model.firm_table().columns)[:3] == ["step", "firm", "reach"]
+    assert len(model.platform_table()) == 0
