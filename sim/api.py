@@ -105,7 +105,9 @@ def run_scenario(
         "wall_time_seconds": time.perf_counter() - clock,
         "wall_time_per_replication": [round(r.wall_time, 3) for r in reps],
     }
-    return RunResults(scenario=scenario, replications=reps, metadata=metadata)
+    from sim.validation import report_section
+
+    return RunResults(scenario=scenario, replications=reps, metadata=metadata, report_sections=(report_section,))
 
 
 def run_sweep(

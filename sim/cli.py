@@ -276,6 +276,7 @@ def execute_run(scenario: Scenario, folder: Path, workers: int, quiet: bool, sta
 
     from sim.runs.results import write_results
     from sim.runs.runner import replication_seed, run_replications
+    from sim.validation import report_section
 
     clock = time.perf_counter()
     with tqdm(total=scenario.replications, desc=scenario.name, unit="rep", disable=quiet) as bar:
@@ -294,7 +295,7 @@ def execute_run(scenario: Scenario, folder: Path, workers: int, quiet: bool, sta
         "wall_time_seconds": time.perf_counter() - clock,
         "wall_time_per_replication": [round(r.wall_time, 3) for r in reps],
     }
-    return write_results(folder, scenario, reps, metadata, claim)
+    return write_results(folder, scenario, reps, metadata, claim, sections=(report_section,))
 
 
 def print_summary(folder: Path) -> None:

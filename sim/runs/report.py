@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -112,12 +113,15 @@ def crossover_line(summary: pd.DataFrame, firms: pd.DataFrame | None) -> str:
 
 
 def write_report(path: Path, scenario, summary: pd.DataFrame, stats: pd.DataFrame, figures: dict, metadata: dict,
-                 tables: dict | None = None) -> Path:  # fmt: skip
+                 tables: dict | None = None, sections: Sequence[Callable[[dict], str]] = ()) -> Path:  # fmt: skip
     """Headline comparison, the summary statistics, the glossary, every figure and the published figures.
 
     ``tables``: the run's tables (`sim.runs.runner.combine`); their daily firm
     table names who overtook whom at the crossover, and all of them give the
     section against published figures.
+    ``sections``: functions of the run's tables that return more markdown
+    (e.g. `sim.validation.report_section`), passed in by the caller so that
+    scenario runs do not depend on the packages built on them.
     """
     firms = tables["firms"] if tables is not None else None
     replications = summary["replication"].nunique()
@@ -163,9 +167,7 @@ def write_report(path: Path, scenario, summary: pd.DataFrame, stats: pd.DataFram
         rel = Path(figure).relative_to(path.parent)
         lines += [f"### {FIGURE_CAPTIONS.get(key, key)}", "", f"![{key}]({rel.as_posix()})", ""]
     if tables is not None:
-        from sim.validation import report_section
-
-        lines += [report_section(tables)]
+        lines += [section(tables) for section in sections]
     lines += [
         "## Provenance",
         "",

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -68,21 +68,23 @@ def combine(reps: list[Replication]) -> dict[str, pd.DataFrame]:
 
 
 def write_results(
-    final: Path, scenario: Scenario, reps: list[Replication], metadata: dict, claim: FolderClaim | None = None
+    final: Path, scenario: Scenario, reps: list[Replication], metadata: dict, claim: FolderClaim | None = None,
+    sections: Sequence[Callable[[dict], str]] = (),
 ) -> Path:
     """Write config, metadata, tables, figures and report; rename into place when complete.
 
     ``claim`` is the folder claim the caller took before computing (so a
     second run is refused before it computes); without one it is taken here.
     A failure while writing raises WriteFailed (one line), after saving the
-    tables to a recovery folder when that is possible.
+    tables to a recovery folder when that is possible. ``sections`` add
+    markdown to report.md (see `sim.runs.report.write_report`).
     """
     if claim is None:
         with claim_folder(final) as own:
-            return write_results(final, scenario, reps, metadata, own)
+            return write_results(final, scenario, reps, metadata, own, sections)
     tables = combine(reps)
     try:
-        _write_folder(claim.partial, scenario, reps, tables, metadata, figures=True)
+        _write_folder(claim.partial, scenario, reps, tables, metadata, figures=True, sections=sections)
         return claim.commit()
     except (OSError, MemoryError) as err:
         failure = os_error_line(err, claim.final)
@@ -91,7 +93,8 @@ def write_results(
 
 
 def _write_folder(
-    folder: Path, scenario: Scenario, reps: list[Replication], tables: dict, metadata: dict, figures: bool
+    folder: Path, scenario: Scenario, reps: list[Replication], tables: dict, metadata: dict, figures: bool,
+    sections: Sequence[Callable[[dict], str]] = (),
 ) -> None:
     """Every file of a results folder, each step named so a failure says which file it was."""
     population = scenario.width * scenario.height
@@ -114,7 +117,7 @@ def _write_folder(
                 folder / "figures", tables["firms"], tables["platform"], tables["cascades"], reps[0].follow_maps, names,
                 population))),
             ("report.md", lambda: write_report(
-                folder / "report.md", scenario, tables["summary"], stats, made["figures"], metadata, tables=tables)),
+                folder / "report.md", scenario, tables["summary"], stats, made["figures"], metadata, tables=tables, sections=sections)),
         ]  # fmt: skip
     steps.append(("metadata.json", lambda: (folder / "metadata.json").write_text(
         json.dumps(metadata, indent=2, default=str) + "\n")))  # fmt: skip

@@ -40,6 +40,7 @@ class RunResults:
     scenario: Scenario
     replications: list[Replication]
     metadata: dict[str, Any]
+    report_sections: tuple = ()  # functions of the tables adding markdown to report.md (see write_report)
     saved_to: Path | None = field(default=None, init=False)
 
     @cached_property
@@ -88,7 +89,8 @@ class RunResults:
         except OutputError as err:
             message = str(err).removeprefix("--out: ")
             raise OutputError(f"save: {message}") from None
-        self.saved_to = write_results(final, self.scenario, self.replications, self.metadata)
+        self.saved_to = write_results(final, self.scenario, self.replications, self.metadata,
+                                      sections=self.report_sections)
         return self.saved_to
 
     def __repr__(self) -> str:
