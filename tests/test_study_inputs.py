@@ -55,8 +55,8 @@ def test_unreadable_files_and_bad_options_are_one_line(tmp_path, capsys):
 
 def posterior_fixture(folder, weights, ranking=("engagement", "chronological", "engagement")):
     folder.mkdir(parents=True, exist_ok=True)
-    table = pd.DataFrame({
-        "attention_mean": [10.0, 20.0, 40.0], "ranking": list(ranking),
+    table = pd.DataFrame({  # the columns sim.calibration writes: generation, parameters, weight, distance
+        "generation": [6, 6, 6], "attention_mean": [10.0, 20.0, 40.0], "ranking": list(ranking),
         "firms.broadcast.ads_per_day": [0, 30, 60], "weight": weights, "distance": [0.1, 0.2, 0.3],
     })  # fmt: skip
     table.to_parquet(folder / "posterior.parquet", index=False)

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-RESERVED = ("weight", "distance")
+RESERVED = ("weight", "distance", "generation")  # bookkeeping columns a calibration writes
 
 
 class PosteriorError(ValueError):
