@@ -174,7 +174,7 @@ RECOVERY_FACTS = ("organic_reach", "feed_shown_share", "engagement_rate")
 
 def self_facts(base: dict, truth: dict, runs: int, seed: int) -> list[Band]:
     """Bands around the model's own outputs at known values: the range of ``runs`` replications, widened by 10%."""
-    from sim.calibration.facts import load_bands
+    from sim.calibration.validation_api import load_bands
 
     probe = MarketSimulator(base, load_bands("default", list(RECOVERY_FACTS)))
     values = pd.DataFrame([probe(truth, seed + r) for r in range(runs)])

@@ -63,22 +63,3 @@ class Band:
 def total_distance(bands: list[Band], values: dict[str, float]) -> float:
     """The calibration's distance: the sum of every fact's distance outside its band."""
     return float(sum(band.distance(values.get(band.id, math.nan)) for band in bands))
-
-
-def load_bands(facts: str, use_facts: list[str] | None, where: str = "") -> list[Band]:
-    """The bands of the chosen facts from the shipped table ('default') or a facts file."""
-    from sim.calibration import validation_api as api
-
-    table = api.facts_table(None if facts == "default" else facts, where)
-    known = list(table)
-    wanted = list(use_facts) if use_facts is not None else known
-    for fact_id in wanted:
-        if fact_id not in table:
-            import difflib
-
-            close = difflib.get_close_matches(fact_id, known, n=1, cutoff=0.6)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
-            raise FactsError(f"{where}use_facts: unknown fact id {fact_id!r}{hint}; known: {', '.join(known)}")
-    if len(set(wanted)) != len(wanted):
-        raise FactsError(f"{where}use_facts: each fact once (got {wanted})")
-    return [table[fact_id] for fact_id in wanted]

@@ -23,7 +23,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from sim.calibration.facts import Band, FactsError, load_bands
+from sim.calibration.facts import Band, FactsError
+from sim.calibration.validation_api import load_bands
 from sim.scenario import ScenarioError, validate_config
 from sim.scenario.schema import Count, Real
 from sim.sweep.models import MarketSweepModel, ParameterInfo

@@ -7,6 +7,7 @@ layout can change without touching the engine.
 
 from __future__ import annotations
 
+import difflib
 from typing import Any
 
 from sim.calibration.facts import Band, FactsError
@@ -41,3 +42,18 @@ def fact_values(replication: Any, bands: list[Band]) -> dict[str, float]:
     names = list(dict.fromkeys(b.quantity for b in bands))
     values = compute_quantities(replication_tables(replication), names)
     return {b.id: float(values[b.quantity]) for b in bands}
+
+
+def load_bands(facts: str, use_facts: list[str] | None, where: str = "") -> list[Band]:
+    """The bands of the chosen facts from the shipped table ('default') or a facts file."""
+    table = facts_table(None if facts == "default" else facts, where)
+    known = list(table)
+    wanted = list(use_facts) if use_facts is not None else known
+    for fact_id in wanted:
+        if fact_id not in table:
+            close = difflib.get_close_matches(fact_id, known, n=1, cutoff=0.6)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise FactsError(f"{where}use_facts: unknown fact id {fact_id!r}{hint}; known: {', '.join(known)}")
+    if len(set(wanted)) != len(wanted):
+        raise FactsError(f"{where}use_facts: each fact once (got {wanted})")
+    return [table[fact_id] for fact_id in wanted]
