@@ -306,9 +306,28 @@ def print_summary(folder: Path) -> None:
     print(table.to_string(float_format=lambda x: f"{x:,.3f}"))
 
 
+def pass_on_lost_interrupts(unraisable) -> None:
+    """A `sys.unraisablehook` that raises a swallowed Ctrl-C again in the main thread.
+
+    A SIGINT can land inside a finalizer or a ctypes callback while numba and
+    llvmlite compile or load the kernels; Python then prints "Exception
+    ignored in ... Traceback" and drops the interrupt, so the run went on to
+    the end. Raising it again lets the command stop cleanly. Other
+    unraisable errors are reported as usual.
+    """
+    if isinstance(unraisable.exc_value, KeyboardInterrupt):
+        import _thread
+
+        _thread.interrupt_main()
+        return
+    sys.__unraisablehook__(unraisable)
+
+
 def main(argv: list[str] | None = None) -> int:
     from sim.runs.folders import WriteFailed
 
+    if sys.unraisablehook is sys.__unraisablehook__:  # a program of its own, not inside a test runner's hook
+        sys.unraisablehook = pass_on_lost_interrupts
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
         with sigterm_as_interrupt():
