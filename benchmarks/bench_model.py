@@ -19,6 +19,7 @@ on ``sys.path`` itself)::
     python benchmarks/bench_model.py --profile --sizes 1000   # ... or of another size
     python benchmarks/bench_model.py --compare 9a1d3ee --sizes default,50 --repeat 3
                                      # that git revision's model beside the working tree's
+    python benchmarks/bench_model.py --compare 9a1d3ee --cpu  # ... in CPU seconds, on a shared machine
 
 Sizes: ``default`` (100 x 100, 365 days), ``50`` (50 x 50, 365 days: a sweep
 run), ``200`` (200 x 200, 365 days), ``300`` (300 x 300, 100 days), ``1000``
@@ -35,7 +36,10 @@ size and repeat, runs REV's model and then the working tree's, in the same
 kind of fresh pinned process, one after the other; it prints both and their
 ratios (REV / working tree: above 1 means the working tree is faster or
 smaller). The load average is printed at the start and the end: the machine
-may be shared, and ratios measured side by side are what to quote.
+may be shared, and ratios measured side by side are what to quote. On a
+machine shared with other jobs, ``--cpu`` reports the child's CPU seconds
+(``time.process_time``) instead of wall seconds: a pinned child's wall time
+also counts the time other processes held its core.
 """
 
 from __future__ import annotations
@@ -108,13 +112,15 @@ def _child_measure(width: int, height: int, days: int, seed: int, root: str) -> 
     while warm.running:
         warm.step()
     del warm
-    t1 = time.perf_counter()
+    t1, c1 = time.perf_counter(), time.process_time()
     model = MarketModel(seed=seed, width=width, height=height, steps=days)
-    t2 = time.perf_counter()
+    t2, c2 = time.perf_counter(), time.process_time()
     while model.running:
         model.step()
-    t3 = time.perf_counter()
+    t3, c3 = time.perf_counter(), time.process_time()
     return {
+        "build_cpu_s": c2 - c1,
+        "run_cpu_s": c3 - c2,
         "import_s": tw - t0,
         "warmup_s": t1 - tw,
         "build_s": t2 - t1,
@@ -374,8 +380,11 @@ def remove_checkout(path: Path) -> None:
     shutil.rmtree(path, ignore_errors=True)
 
 
-def run_sizes(sizes: dict, repeat: int, seed: int, roots: dict[str, Path]) -> dict[str, dict[str, dict]]:
-    """Measure every size ``repeat`` times in each source tree, trees interleaved per repeat."""
+def run_sizes(sizes: dict, repeat: int, seed: int, roots: dict[str, Path], cpu: bool = False) -> dict[str, dict[str, dict]]:
+    """Measure every size ``repeat`` times in each source tree, trees interleaved per repeat.
+
+    With ``cpu``, build and run times are the child's CPU seconds (``time.process_time``) instead of wall seconds.
+    """
     results: dict[str, dict[str, dict]] = {label: {} for label in roots}
     for name, (w, h, d) in sizes.items():
         runs: dict[str, list] = {label: [] for label in roots}
@@ -387,6 +396,8 @@ def run_sizes(sizes: dict, repeat: int, seed: int, roots: dict[str, Path]) -> di
                       file=sys.stderr, flush=True)
                 try:
                     r = measure(w, h, d, seed, root)
+                    if cpu:
+                        r["build_s"], r["run_s"] = r["build_cpu_s"], r["run_cpu_s"]
                 except RuntimeError as err:
                     print("failed", file=sys.stderr, flush=True)
                     results[label][name] = {"grid": f"{w} x {h}", "dims": (w, h, d), "error": str(err)}
@@ -418,6 +429,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--compare", metavar="REV", default=None,
                         help="also run git revision REV's model (from a temporary worktree) beside the "
                         "working tree's, on the same sizes, and print the ratios")
+    parser.add_argument("--cpu", action="store_true",
+                        help="report build and run times as the child's CPU seconds (time.process_time), not wall "
+                             "seconds: on a machine shared with other jobs, a pinned child's wall time includes the "
+                             "time others held its core")
     parser.add_argument("--profile", action="store_true",
                         help="instead of the table: run the default scenario (or the first of --sizes) "
                         "once under cProfile and print the top 25 functions by cumulative time")
@@ -467,7 +482,7 @@ def main(argv: list[str] | None = None) -> int:
         checkout_path, rev = checkout(args.compare)
         roots = {rev: checkout_path, "now": REPO_ROOT}
     try:
-        results = run_sizes(sizes, args.repeat, args.seed, roots)
+        results = run_sizes(sizes, args.repeat, args.seed, roots, cpu=args.cpu)
     finally:
         if checkout_path is not None:
             remove_checkout(checkout_path)
@@ -477,6 +492,8 @@ def main(argv: list[str] | None = None) -> int:
         print_comparison(results[rev], new, rev, args.repeat)
     pinned = {s["pinned"] for s in new.values() if "pinned" in s}
     imports = ", ".join(f"{n} {s['import']:.2f} s" for n, s in new.items() if "import" in s)
+    if args.cpu:
+        print("\nTimes are CPU seconds of the pinned child (time.process_time), not wall seconds (--cpu).", end="")
     print(f"\nOne core: {', '.join(sorted(pinned))}. user-days/s = users x days / run s. "
           "build+run excludes the interpreter start, the imports and the warm-up")
     print(f"(median import of sim.model.market with numpy, scipy, pandas and mesa: {imports}).")
