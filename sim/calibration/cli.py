@@ -17,7 +17,7 @@ from pathlib import Path
 
 from sim.calibration.facts import FactsError
 from sim.calibration.spec import CalibrationError
-from sim.cli import EXIT_BAD_INPUT, BadInput, OneLineParser
+from sim.cli import EXIT_BAD_INPUT, BadInput, OneLineParser, add_cluster_options, check_cluster_options
 from sim.scenario import ScenarioError
 from sim.sweep.spec import SweepError
 
@@ -38,11 +38,7 @@ def calibrate_parser() -> OneLineParser:
         epilog="Example: python run.py calibrate scenarios/calibration/facebook_2013.yaml --workers 2",
     )
     parser.add_argument("calibration", metavar="FILE", help="calibration YAML file")
-    parser.add_argument("--workers", type=int, default=None, metavar="N",
-                        help="local worker processes (default: one per core); the posterior does not depend on it")
-    parser.add_argument("--scheduler", metavar="ADDRESS", default=None,
-                        help="run on an existing Dask cluster, e.g. tcp://host:8786 (or a scheduler JSON file)")
-    parser.add_argument("--out", type=Path, default=None, metavar="DIR", help=f"results folder (default: {DEFAULT_ROOT}/<name>/)")
+    add_cluster_options(parser, f"{DEFAULT_ROOT}/<name>/", "the posterior does not depend on it")
     parser.add_argument("--no-report", action="store_true", help="stop after sampling (calibrate-report builds it later)")
     parser.add_argument("--quiet", action="store_true", help="no progress output")
     return parser  # fmt: skip
@@ -78,11 +74,8 @@ def calibrate_main(argv: list[str]) -> int:
     out = None
     try:
         args = calibrate_parser().parse_args(argv)
-        if args.workers is not None and args.workers < 1:
-            raise BadInput(f"--workers: must be at least 1 (got {args.workers})")
+        check_cluster_options(args)
         calibration = load_calibration(args.calibration)
-        if args.scheduler and args.workers:
-            print("warning: --workers is ignored with --scheduler: the cluster has its own workers", file=sys.stderr)
         out = args.out or DEFAULT_ROOT / calibration.name
         quiet_pyabc()
         line = run_calibration(calibration, out, workers=args.workers, scheduler=args.scheduler,
@@ -104,8 +97,7 @@ def calibrate_report_main(argv: list[str]) -> int:
 
     try:
         args = report_parser().parse_args(argv)
-        if args.workers is not None and args.workers < 1:
-            raise BadInput(f"--workers: must be at least 1 (got {args.workers})")
+        check_cluster_options(args)
         quiet_pyabc()
         start = time.perf_counter()
         print(report_only(args.out, workers=args.workers, scheduler=args.scheduler))

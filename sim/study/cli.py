@@ -12,7 +12,7 @@ import sys
 import time
 from pathlib import Path
 
-from sim.cli import EXIT_BAD_INPUT, BadInput, OneLineParser
+from sim.cli import EXIT_BAD_INPUT, BadInput, OneLineParser, add_cluster_options, check_cluster_options
 from sim.scenario import ScenarioError
 from sim.sweep.spec import SweepError
 
@@ -34,12 +34,7 @@ def study_parser() -> OneLineParser:
     parser.add_argument("study", metavar="STUDY.yaml", help="study YAML file (see docs/study.md)")
     parser.add_argument("--quick", action="store_true",
                         help="the study file's reduced design (quick: samples, replications); its own folder")
-    parser.add_argument("--workers", type=int, default=None, metavar="N",
-                        help="local worker processes (default: one per core); results do not depend on it")
-    parser.add_argument("--scheduler", metavar="ADDRESS", default=None,
-                        help="run on an existing Dask cluster (tcp://host:8786 or a scheduler JSON file)")
-    parser.add_argument("--out", type=Path, default=None, metavar="DIR",
-                        help=f"results folder (default: {DEFAULT_ROOT}/<name>/, or <name>-quick/)")
+    add_cluster_options(parser, f"{DEFAULT_ROOT}/<name>/, or <name>-quick/", "results do not depend on it")
     parser.add_argument("--retry-failed", action="store_true", help="run again the runs stored as failed")
     parser.add_argument("--quiet", action="store_true", help="no progress output")
     return parser  # fmt: skip
@@ -63,11 +58,8 @@ def study_main(argv: list[str]) -> int:
     out = None
     try:
         args = study_parser().parse_args(argv)
-        if args.workers is not None and args.workers < 1:
-            raise BadInput(f"--workers: must be at least 1 (got {args.workers})")
+        check_cluster_options(args)
         study = load_study(args.study, quick=args.quick)
-        if args.scheduler and args.workers:
-            print("warning: --workers is ignored with --scheduler: the cluster has its own workers", file=sys.stderr)
         out = args.out or DEFAULT_ROOT / (study.name + ("-quick" if args.quick else ""))
         clock = time.perf_counter()
         outcome = run_study(study, out, workers=args.workers, scheduler=args.scheduler,

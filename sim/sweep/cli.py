@@ -12,7 +12,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from sim.cli import EXIT_BAD_INPUT, BadInput, OneLineParser, print_error
+from sim.cli import EXIT_BAD_INPUT, BadInput, OneLineParser, add_cluster_options, check_cluster_options, print_error
 from sim.scenario import ScenarioError
 from sim.sweep.spec import SweepError
 
@@ -32,12 +32,7 @@ def sweep_parser() -> OneLineParser:
         epilog="Example: python run.py sweep scenarios/sweeps/grid_attention_pages.yaml --workers 2",
     )
     parser.add_argument("sweep", metavar="SWEEP.yaml", help="sweep YAML file (see docs/sweeps.md)")
-    parser.add_argument("--workers", type=int, default=None, metavar="N",
-                        help="local worker processes (default: one per core); results do not depend on it")
-    parser.add_argument("--scheduler", metavar="ADDRESS", default=None,
-                        help="run on an existing Dask cluster, e.g. tcp://host:8786 (or the JSON file of "
-                        "dask scheduler --scheduler-file), instead of a local one")
-    parser.add_argument("--out", type=Path, default=None, metavar="DIR", help=f"results folder (default: {DEFAULT_ROOT}/<name>/)")
+    add_cluster_options(parser, f"{DEFAULT_ROOT}/<name>/", "results do not depend on it")
     parser.add_argument("--retry-failed", action="store_true", help="run again the runs stored as failed")
     parser.add_argument("--quiet", action="store_true", help="no progress output")
     parser.add_argument("--force", action="store_true", help="run even when the memory estimate says it cannot fit")
@@ -64,13 +59,10 @@ def sweep_main(argv: list[str]) -> int:
     out = None
     try:
         args = sweep_parser().parse_args(argv)
-        if args.workers is not None and args.workers < 1:
-            raise BadInput(f"--workers: must be at least 1 (got {args.workers})")
+        check_cluster_options(args)
         sweep, model = load_sweep(args.sweep)
         for note in sweep.notes:
             print(f"warning: {note}", file=sys.stderr)
-        if args.scheduler and args.workers:
-            print("warning: --workers is ignored with --scheduler: the cluster has its own workers", file=sys.stderr)
         out = args.out or DEFAULT_ROOT / sweep.name
         if args.wait_workers is not None and not args.wait_workers > 0:
             raise BadInput(f"--wait-workers: must be > 0 seconds (got {args.wait_workers})")
