@@ -35,10 +35,10 @@ class RecordingModel(MarketModel):
         self.days.append(self._day)
 
     def arrivals(self, day):
-        parts = super().arrivals(day)
-        self._day["shares_arriving"] = parts[0]
+        arriving = super().arrivals(day)
+        self._day["shared_items_arriving"] = arriving.share_item
         self._day["item_day"] = self.items.day.copy()
-        return parts
+        return arriving
 
     def allocate_attention(self, feed):
         seen, background = super().allocate_attention(feed)

@@ -286,6 +286,29 @@ def test_shipped_calibration_is_valid():
     assert "measured" in SHIPPED.read_text().lower()
 
 
+def test_a_killed_session_stays_listed_and_its_generations_count_in_the_sampling_time(tmp_path, monkeypatch):
+    """SIGKILL runs no ``finally``: the record a session writes when it starts must survive, and the
+    report's sampling time must come from the generations themselves, not from finished sessions."""
+    import json
+
+    import sim.calibration.execute as execute
+
+    path, out = write(tmp_path), tmp_path / "out"
+    monkeypatch.setattr(execute, "record_session", lambda *args: None)  # as if killed: its end is never written
+    assert main(["calibrate", str(path), "--out", str(out), "--workers", "1", "--quiet", "--no-report"]) == 0
+    monkeypatch.undo()
+    sessions = json.loads((out / "metadata.json").read_text())["sessions"]
+    assert len(sessions) == 1 and sessions[0]["finished_utc"] is None and sessions[0]["generations_before"] == 0
+    assert main(["calibrate-report", str(out), "--workers", "1"]) == 0
+    report = (out / "report.md").read_text()
+    assert "over 1 session(s), 1 of them interrupted without a record of its end" in report
+    assert "ended without a record (killed, or still running)" in report
+    from sim.calibration.posterior import generations_frame
+
+    wall = generations_frame(out / "history.db")["wall_time"].sum()  # the killed session's generations count
+    assert wall > 0 and f"sampling wall time {wall / 60:.1f} min, the sum of the generations' own times" in report
+
+
 def test_calibrate_end_to_end_resume_refuse_and_report(tmp_path, capsys):
     """A tiny calibration: outputs written, calibrated.yaml runnable, a second call resumes, a change is refused."""
     from sim.scenario import load_scenario

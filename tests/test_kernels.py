@@ -220,3 +220,4 @@ def test_tables_exist_before_the_first_day():
     model = MarketModel(seed=1, width=10, height=10, steps=3)
     assert len(model.firm_table()) == 0 and list(model.firm_table().columns)[:3] == ["step", "firm", "reach"]
     assert len(model.platform_table()) == 0
+

@@ -252,8 +252,7 @@ def test_shares_travel_only_within_the_post_lifetime_and_once_per_user(lifetime)
     shared_pairs = set()
     arrived_ages = set()
     for step, day in enumerate(model.days, start=1):
-        arriving = day["shares_arriving"]
-        ages = step - day["item_day"][arriving.item]
+        ages = step - day["item_day"][day["shared_items_arriving"]]
         arrived_ages |= set(ages.tolist())
         assert np.all((ages >= 1) & (ages <= lifetime))
         seen, r = day["seen"], day["reactions"]

@@ -45,6 +45,9 @@ def run_calibration(calibration: Calibration, out: Path, workers: int | None = N
     progress = Progress(calibration.generations, quiet=quiet)
     if before and not quiet:
         print(f"resuming: {before} generations stored in {folder.history}", file=sys.stderr)
+    folder.add_session({**provenance, "started_utc": started.isoformat(), "finished_utc": None,
+                        "generations_before": before, "seed": calibration.seed,
+                        "fingerprint": calibration.fingerprint()})  # fmt: skip
     with dask_map(workers, scheduler, folder.scratch) as (map_, used):
         try:
             run_abc(calibration.priors, calibration.bands, simulate, folder.history, calibration.population,
@@ -60,15 +63,18 @@ def run_calibration(calibration: Calibration, out: Path, workers: int | None = N
 
 
 def record_session(folder, calibration, before, started, clock, workers, scheduler, provenance) -> None:
-    """Provenance of a session that stored generations (an interrupted one too), in metadata.json."""
+    """Complete this session's entry in metadata.json (written when it started, so a killed session
+    stays listed, without an end); a session that stored no generation is dropped."""
     after = stored_generations(folder.history)
     if after > before:
-        folder.add_session({
+        folder.finish_session({
             **provenance, "started_utc": started.isoformat(), "finished_utc": utc_now().isoformat(),
             "wall_time_seconds": round(time.perf_counter() - clock, 1), "workers": workers, "scheduler": scheduler,
             "generations_before": before, "generations_after": after, "seed": calibration.seed,
             "fingerprint": calibration.fingerprint(),
         })  # fmt: skip
+    else:
+        folder.finish_session(None)
 
 
 def report_only(out: Path, workers: int | None = None, scheduler: str | None = None) -> str:

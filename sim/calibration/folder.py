@@ -80,9 +80,17 @@ class CalibrationFolder:
             return []
         return json.loads(self.metadata.read_text(encoding="utf-8")).get("sessions", [])
 
-    def add_session(self, session: dict[str, Any]) -> None:
-        sessions = self.sessions() + [session]
+    def _write_sessions(self, sessions: list[dict[str, Any]]) -> None:
         atomic_write(self.metadata, json.dumps({"sessions": sessions}, indent=2, default=str).encode("utf-8"))
+
+    def add_session(self, session: dict[str, Any]) -> None:
+        """Append a session's record (at its start: ``finished_utc`` None until `finish_session`)."""
+        self._write_sessions(self.sessions() + [session])
+
+    def finish_session(self, session: dict[str, Any] | None) -> None:
+        """Replace the last (this session's) record with its final one; None drops it."""
+        sessions = self.sessions()[:-1]
+        self._write_sessions(sessions + ([session] if session is not None else []))
 
 
 def write_text(path: Path, text: str) -> None:

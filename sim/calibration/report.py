@@ -118,7 +118,8 @@ def report_text(calibration, folder, posterior, summary, generations, predictive
     push, dialogue = duel_firms(predictive)
     ans = answer(predictive).set_index("world")
     sessions = folder.sessions()
-    wall = sum(s.get("wall_time_seconds", 0) for s in sessions)
+    killed = sum(1 for s in sessions if s.get("finished_utc") is None)
+    wall = float(generations["wall_time"].sum())  # pyabc's own per-generation times: killed sessions count too
     rel = {k: Path(v).relative_to(folder.out).as_posix() for k, v in made.items()}
     cal, dft = ans.loc["calibrated"], ans.loc["default"]
     lines = [
@@ -126,7 +127,8 @@ def report_text(calibration, folder, posterior, summary, generations, predictive
         "",
         f"Status: {status}; the posterior below is generation {done} "
         f"(epsilon {generations['epsilon'].iloc[-1]:.4g}, {int(generations['samples'].sum())} simulations in all, "
-        f"sampling wall time {wall / 60:.1f} min over {len(sessions)} session(s)).",
+        f"sampling wall time {wall / 60:.1f} min, the sum of the generations' own times, over {len(sessions)} "
+        f"session(s){f', {killed} of them interrupted without a record of its end' if killed else ''}).",
         "",
         "## What was calibrated, against what",
         "",
@@ -199,6 +201,10 @@ def report_text(calibration, folder, posterior, summary, generations, predictive
         "",
     ]
     for s in sessions:
+        if s.get("finished_utc") is None:
+            lines.append(f"- {s.get('started_utc')}: started with {s.get('generations_before')} generations stored "
+                         f"and ended without a record (killed, or still running), git {s.get('git_revision')}")  # fmt: skip
+            continue
         lines.append(f"- {s.get('started_utc')} to {s.get('finished_utc')}: generations {s.get('generations_before')} "
                      f"-> {s.get('generations_after')}, {s.get('wall_time_seconds')} s, {s.get('workers')} workers, "
                      f"git {s.get('git_revision')}{' (dirty)' if s.get('git_dirty') else ''}")  # fmt: skip

@@ -3,7 +3,9 @@
 One row per (user, item) delivery: posts of followed firms, ads targeted at
 the user, yesterday's shares by the user's contacts (one row per item, with
 social proof s = the number of contacts sharing it) and replies to the
-user's comments of yesterday.
+user's comments of yesterday. `assemble` builds them all in one compiled
+pass, firm by firm (each post to every follower, then the firm's ads), then
+shares, then replies: the order in which thresholds and keys are drawn.
 """
 
 from __future__ import annotations
@@ -11,8 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 
 import numpy as np
+from numba import njit
 
-from sim.model.mechanics import PAID, POST, REPLY, REPLY_CHANNEL, SHARE
+from sim.model.mechanics import AD, PAID, POST, REPLY, REPLY_CHANNEL, SHARE
 
 
 @dataclass
@@ -35,68 +38,109 @@ class Candidates:
         index = np.flatnonzero(mask_or_index) if mask_or_index.dtype == bool else mask_or_index
         return Candidates(*[getattr(self, name)[index] for name in FIELDS])
 
-    @staticmethod
-    def concat(parts: list[Candidates]) -> Candidates:
-        return Candidates(*[np.concatenate([getattr(p, name) for p in parts]) for name in FIELDS])
-
 
 FIELDS = tuple(f.name for f in fields(Candidates))
 
 
-def _make(user, firm, channel, kind, item, social=None, answers_critic=None) -> Candidates:
-    n = user.shape[0]
-    return Candidates(
-        user=user.astype(np.int32, copy=False),
-        firm=_column(firm, n, np.int32),
-        channel=np.full(n, channel, dtype=np.int8),
-        kind=_column(kind, n, np.int8),
-        item=_column(item, n, np.int32),
-        social=np.zeros(n, dtype=np.int32) if social is None else social.astype(np.int32, copy=False),
-        answers_critic=np.zeros(n, dtype=bool) if answers_critic is None else answers_critic,
-    )
+@dataclass
+class Published:
+    """What the firms put out today, firm by firm (CSR: firm f's slice is ``ptr[f]:ptr[f + 1]``)."""
+
+    follower_ptr: np.ndarray  # followers of each firm (its posts' audience)
+    followers: np.ndarray
+    post_ptr: np.ndarray  # each firm's posts: item id and kind
+    post_item: np.ndarray
+    post_kind: np.ndarray
+    ad_ptr: np.ndarray  # each firm's ad targets, all shown the firm's creative of the day
+    ad_target: np.ndarray
+    ad_item: np.ndarray  # (F,) the creative's item id, -1 when the firm bought no ads
 
 
-def _column(value, n: int, dtype) -> np.ndarray:
-    """``value`` as a column of length n: an array as it is, a scalar repeated."""
-    if isinstance(value, np.ndarray) and value.ndim:
-        return np.asarray(value).astype(dtype, copy=False)
-    return np.full(n, value, dtype=dtype)
+@dataclass
+class Arrivals:
+    """What travels from yesterday: shares merged per (reader, item), and replies to comments."""
+
+    share_reader: np.ndarray
+    share_item: np.ndarray
+    share_social: np.ndarray  # contacts of the reader who shared the item
+    reply_user: np.ndarray
+    reply_firm: np.ndarray
+    reply_critic: np.ndarray  # bool: the reply answers a negative comment
 
 
-def empty() -> Candidates:
-    return _make(np.empty(0, dtype=np.int32), 0, POST, 0, -1)
+def assemble(published: Published, arrivals: Arrivals, item_firm: np.ndarray, item_kind: np.ndarray) -> Candidates:
+    """Every candidate of the day: posts and ads firm by firm, then shares (each item's firm and kind), then replies."""
+    p, a = published, arrivals
+    return Candidates(*_assemble(
+        p.follower_ptr, p.followers, p.post_ptr, p.post_item, p.post_kind, p.ad_ptr, p.ad_target, p.ad_item,
+        a.share_reader, a.share_item, a.share_social, item_firm, item_kind, a.reply_user, a.reply_firm,
+        a.reply_critic,
+    ))  # fmt: skip
 
 
-def post_candidates(followers: np.ndarray, firm: int, item_ids: np.ndarray, kinds: np.ndarray) -> Candidates:
-    """Every post of a firm in every follower's feed."""
-    n_posts = item_ids.shape[0]
-    return _make(
-        np.tile(followers, n_posts),
-        firm,
-        POST,
-        np.repeat(kinds, followers.shape[0]),
-        np.repeat(item_ids, followers.shape[0]),
-    )
+@njit(cache=True)
+def _assemble(follower_ptr, followers, post_ptr, post_item, post_kind, ad_ptr, ad_target, ad_item,
+              share_reader, share_item, share_social, item_firm, item_kind, reply_user, reply_firm, reply_critic):
+    n_firms = ad_item.shape[0]
+    n = share_reader.shape[0] + reply_user.shape[0] + ad_target.shape[0]
+    for f in range(n_firms):
+        n += (post_ptr[f + 1] - post_ptr[f]) * (follower_ptr[f + 1] - follower_ptr[f])
+    user = np.empty(n, np.int32)
+    firm = np.empty(n, np.int32)
+    channel = np.empty(n, np.int8)
+    kind = np.empty(n, np.int8)
+    item = np.empty(n, np.int32)
+    social = np.zeros(n, np.int32)
+    answers_critic = np.zeros(n, np.bool_)
+    c = 0
+    for f in range(n_firms):
+        for q in range(post_ptr[f], post_ptr[f + 1]):  # every post to every follower
+            for j in range(follower_ptr[f], follower_ptr[f + 1]):
+                user[c], firm[c], channel[c], kind[c], item[c] = followers[j], f, POST, post_kind[q], post_item[q]
+                c += 1
+        for j in range(ad_ptr[f], ad_ptr[f + 1]):  # one impression of the day's creative per target
+            user[c], firm[c], channel[c], kind[c], item[c] = ad_target[j], f, PAID, AD, ad_item[f]
+            c += 1
+    for j in range(share_reader.shape[0]):
+        i = share_item[j]
+        user[c], firm[c], channel[c], kind[c], item[c] = share_reader[j], item_firm[i], SHARE, item_kind[i], i
+        social[c] = share_social[j]
+        c += 1
+    for j in range(reply_user.shape[0]):
+        user[c], firm[c], channel[c], kind[c], item[c] = reply_user[j], reply_firm[j], REPLY_CHANNEL, REPLY, -1
+        answers_critic[c] = reply_critic[j]
+        c += 1
+    return user, firm, channel, kind, item, social, answers_critic
 
 
-def ad_candidates(targets: np.ndarray, firm: int, item_id: int, ad_kind: int) -> Candidates:
-    """One ad impression per target, all of the firm's creative of the day."""
-    return _make(targets, firm, PAID, ad_kind, item_id)
+@njit(cache=True)
+def audiences(follows, ads_hidden):
+    """Per firm, in user order: its followers, and the users its ads may target (not following, not hidden).
 
-
-def share_candidates(
-    readers: np.ndarray, items: np.ndarray, social: np.ndarray, item_firm: np.ndarray, item_kind: np.ndarray
-) -> Candidates:
-    """Deliveries of shared items, already merged per (reader, item), with social proof.
-
-    See `Contacts.spread_merged`: ``social`` is the number of the reader's
-    contacts who shared the item.
+    Returns (follower_ptr, followers, eligible_start, eligible_end, eligible) over an (N, F)
+    ``follows``: firm f's followers are ``followers[follower_ptr[f]:follower_ptr[f + 1]]``, the
+    users its ads may target ``eligible[eligible_start[f]:eligible_end[f]]``.
     """
-    if readers.size == 0:
-        return empty()
-    return _make(readers, item_firm[items], SHARE, item_kind[items], items, social=social)
-
-
-def reply_candidates(users: np.ndarray, firms: np.ndarray, to_critic: np.ndarray) -> Candidates:
-    """Replies to users' comments of yesterday."""
-    return _make(users, firms, REPLY_CHANNEL, REPLY, -1, answers_critic=to_critic.astype(bool))
+    n_users, n_firms = follows.shape
+    n_followers = np.zeros(n_firms + 1, np.int64)
+    for u in range(n_users):
+        for f in range(n_firms):
+            if follows[u, f]:
+                n_followers[f + 1] += 1
+    follower_ptr = np.cumsum(n_followers)
+    eligible_ptr = np.zeros(n_firms + 1, np.int64)
+    for f in range(n_firms):
+        eligible_ptr[f + 1] = eligible_ptr[f] + n_users - n_followers[f + 1]
+    followers = np.empty(follower_ptr[-1], np.int32)
+    eligible = np.empty(eligible_ptr[-1], np.int32)
+    fill_f = follower_ptr[:-1].copy()
+    fill_e = eligible_ptr[:-1].copy()
+    for u in range(n_users):
+        for f in range(n_firms):
+            if follows[u, f]:
+                followers[fill_f[f]] = u
+                fill_f[f] += 1
+            elif not ads_hidden[u, f]:
+                eligible[fill_e[f]] = u
+                fill_e[f] += 1
+    return follower_ptr, followers, eligible_ptr[:-1], fill_e, eligible

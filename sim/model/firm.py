@@ -12,6 +12,7 @@ import math
 
 import numpy as np
 from mesa.discrete_space import FixedAgent
+from numba import njit
 
 FIRM_FIELDS = (
     "posts_per_day",
@@ -31,6 +32,28 @@ def affordable(money: float, unit_cost: float) -> int | float:
     if unit_cost <= 0:
         return math.inf
     return math.floor(money / unit_cost + _EPS)
+
+
+@njit(cache=True)
+def handle_comments(negative, order, u_reply, u_delete, reply_rate, delete_critics, can_pay):
+    """`Firm.answer_comments` without the draws and the budget bookkeeping: (answered, deleted) masks.
+
+    ``order``: the order comments are handled in; ``u_reply``: a uniform per
+    comment in that order; ``u_delete``: a uniform per comment.
+    """
+    n = negative.shape[0]
+    wants_reply = u_reply < reply_rate
+    answered = np.zeros(n, np.bool_)
+    paid = 0
+    for j in range(n):
+        if wants_reply[j]:
+            paid += 1
+            if paid <= can_pay:
+                answered[order[j]] = True
+    deleted = np.empty(n, np.bool_)
+    for i in range(n):
+        deleted[i] = negative[i] and not answered[i] and u_delete[i] < delete_critics
+    return answered, deleted
 
 
 class Firm(FixedAgent):
@@ -80,14 +103,13 @@ class Firm(FixedAgent):
         (answered, deleted) aligned with ``negative``.
         """
         n = negative.shape[0]
-        order = rng.permutation(n)
-        wants_reply = rng.random(n) < self.reply_rate
-        can_pay = affordable(self.budget_left, cost_reply)
-        answered_in_order = wants_reply & (np.cumsum(wants_reply) <= can_pay)
-        answered = np.zeros(n, dtype=bool)
-        answered[order] = answered_in_order
+        if n == 0:
+            return np.zeros(0, dtype=bool), np.zeros(0, dtype=bool)
+        order, u_reply, u_delete = rng.permutation(n), rng.random(n), rng.random(n)
+        can_pay = float(affordable(self.budget_left, cost_reply))
+        answered, deleted = handle_comments(negative, order, u_reply, u_delete, self.reply_rate,
+                                            self.delete_critics, can_pay)  # fmt: skip
         self._spend(int(answered.sum()), cost_reply)
-        deleted = negative & ~answered & (rng.random(n) < self.delete_critics)
         return answered, deleted
 
     @property

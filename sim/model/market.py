@@ -54,6 +54,14 @@ class Reactions:
     deleted: np.ndarray | None = None
 
 
+_AD_KIND = np.array([AD], dtype=np.int8)
+
+
+def _offsets(parts: list[np.ndarray]) -> np.ndarray:
+    """CSR offsets of consecutive parts: 0, len(p0), len(p0) + len(p1), ..."""
+    return np.cumsum([0] + [part.shape[0] for part in parts])
+
+
 def default_home(k: int, n_firms: int, width: int, height: int) -> tuple[int, int]:
     """Home of firm k of F when the scenario gives none: spread along the middle row."""
     return ((2 * k + 1) * width // (2 * n_firms), height // 2)
@@ -91,8 +99,9 @@ class MarketModel(mesa.Model):
         n_firms = len(self.firms)
         self.recorder = ValidationRecorder(n_firms)  # validation counters, no feedback
         self.recorder.on_follow_change(0, np.flatnonzero(self.users.flat("follows")), "initial")
-        self._shares_in_transit = (np.empty(0, np.int32), np.empty(0, np.int32))
-        self._replies_in_transit = fd.empty()
+        nothing = np.empty(0, np.int32)
+        self._shares_in_transit = (nothing, nothing)  # sharer, item
+        self._replies_in_transit = (nothing, nothing, np.empty(0, bool))  # user, firm, to a critic
         self._ever_reached = np.zeros(n_firms, dtype=np.int64)
         self._reached_twice = np.zeros(n_firms, dtype=np.int64)
         self._touched_today = np.empty(0, dtype=np.int64)
@@ -181,7 +190,7 @@ class MarketModel(mesa.Model):
         day = self.steps
         for firm in self.firms:
             firm.start_day()
-        feed = fd.Candidates.concat(self.publish(day) + self.arrivals(day))
+        feed = fd.assemble(self.publish(day), self.arrivals(day), self.items.firm, self.items.kind)
         seen_mask, background = self.allocate_attention(feed)
         seen = feed.take(seen_mask)
         reactions = self.react(seen)
@@ -199,33 +208,38 @@ class MarketModel(mesa.Model):
         if day >= self.p.steps:
             self.running = False
 
-    def publish(self, day: int) -> list[fd.Candidates]:
+    def publish(self, day: int) -> fd.Published:
         """Each firm posts (Poisson, as the budget pays), then buys ad impressions."""
-        parts = []
+        follower_ptr, followers, eligible_start, eligible_end, eligible = fd.audiences(
+            self.users.follows, self.users.ads_hidden
+        )
+        post_items, post_kinds, targets = [], [], []
+        ad_item = np.full(len(self.firms), -1, dtype=np.int32)
         for firm in self.firms:
             f = firm.index
             kinds = np.where(firm.draw_posts(self.rng, self.p.cost_post), PROMO, VALUE).astype(np.int8)
             post_ids = self.items.add(f, kinds, day)
-            followers = np.flatnonzero(self.users.follows[:, f])
-            self.recorder.on_publish(post_ids, followers.size)
-            parts.append(fd.post_candidates(followers, f, post_ids, kinds))
-            eligible = np.flatnonzero(~self.users.follows[:, f] & ~self.users.ads_hidden[:, f])
-            n_ads = firm.ad_count(eligible.size, self.p.cost_ad)
+            self.recorder.on_publish(post_ids, int(follower_ptr[f + 1] - follower_ptr[f]))
+            post_items.append(post_ids)
+            post_kinds.append(kinds)
+            mine = eligible[eligible_start[f] : eligible_end[f]]
+            n_ads = firm.ad_count(mine.size, self.p.cost_ad)
             firm.today = {"ads_bought": n_ads, "posts": len(kinds)}
+            targets.append(self.rng.choice(mine, size=n_ads, replace=False) if n_ads else mine[:0])
             if n_ads:
-                targets = self.rng.choice(eligible, size=n_ads, replace=False)
-                creative = self.items.add(f, np.array([AD], dtype=np.int8), day)[0]
-                self.recorder.on_publish(np.array([creative]), n_ads)
-                parts.append(fd.ad_candidates(targets, f, creative, AD))
-        return parts
+                ad_item[f] = self.items.add(f, _AD_KIND, day)[0]
+                self.recorder.on_publish(ad_item[f : f + 1], n_ads)
+        return fd.Published(
+            follower_ptr, followers, _offsets(post_items), np.concatenate(post_items), np.concatenate(post_kinds),
+            _offsets(targets), np.concatenate(targets), ad_item,
+        )
 
-    def arrivals(self, day: int) -> list[fd.Candidates]:
-        """Yesterday's shares (of items still alive) and replies, arriving today."""
+    def arrivals(self, day: int) -> fd.Arrivals:
+        """Yesterday's shares (of items still alive), merged per reader and item, and replies, arriving today."""
         sharers, items = self._shares_in_transit
         alive = self.items.day[items] + self.p.post_lifetime >= day
         readers, delivered, social = self.contacts.spread_merged(sharers[alive], items[alive])
-        shares = fd.share_candidates(readers, delivered, social, self.items.firm, self.items.kind)
-        return [shares, self._replies_in_transit]
+        return fd.Arrivals(readers, delivered, social, *self._replies_in_transit)
 
     def allocate_attention(self, feed: fd.Candidates) -> tuple[np.ndarray, np.ndarray]:
         """Which candidates are seen, given background items and each user's budget."""
@@ -299,9 +313,7 @@ class MarketModel(mesa.Model):
     def pass_on(self, seen: fd.Candidates, r: Reactions, day: int) -> None:
         """Today's shares and replies become tomorrow's candidates."""
         self._shares_in_transit = (seen.user[r.shared], seen.item[r.shared])
-        self._replies_in_transit = fd.reply_candidates(
-            seen.user[r.answered], seen.firm[r.answered], r.critic[r.answered]
-        )
+        self._replies_in_transit = (seen.user[r.answered], seen.firm[r.answered], r.critic[r.answered])
         self.items.forget_before(day + 1 - self.p.post_lifetime)
 
     # -- records -------------------------------------------------------------
