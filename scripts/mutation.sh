@@ -19,6 +19,7 @@
 #   scripts/mutation.sh                          # every mutant (an hour or more)
 #   scripts/mutation.sh --only mechanics.py,items.py   # every mutant of these modules
 #   scripts/mutation.sh --sample N               # all of the other modules, N random market.py mutants
+#   scripts/mutation.sh --only attention.py --quota kernels.py=150  # a random sample of kernels.py too
 #   scripts/mutation.sh --only feed.py --sample N      # ... only feed.py and the market.py sample
 #   scripts/mutation.sh --report                 # print the score and the survivors (with diffs)
 #   scripts/mutation.sh --fresh ...              # forget earlier results first
@@ -41,10 +42,17 @@ sync_tree() {  # copy the current tree into $work/tree; mutmut's mutants/ folder
     cp "$repo/mutation/setup.cfg" "$work/tree/setup.cfg"
     # mutmut mutates no decorated function: drop @njit (a no-op under NUMBA_DISABLE_JIT=1)
     sed -i -E 's/^([[:space:]]*)(@njit\b.*)$/\1# \2  (stripped for mutation testing)/' "$work/tree"/sim/model/*.py
-    if [ -d "$work/tree/mutants" ]; then  # new or changed tests: mutmut must see them
+    local tests_sum
+    tests_sum="$(cd "$work/tree" && cat setup.cfg tests/*.py | sha1sum)"
+    if [ -d "$work/tree/mutants" ]; then
         cp -r "$work/tree/tests/." "$work/tree/mutants/tests/"
-        rm -f "$work/tree/mutants/mutmut-stats.json"
+        # new or changed tests: mutmut must collect which tests reach which function again
+        # (it keeps the results of the mutants already run; --retest runs survivors again)
+        if [ "$tests_sum" != "$(cat "$work/tests.sha1" 2>/dev/null)" ]; then
+            rm -f "$work/tree/mutants/mutmut-stats.json"
+        fi
     fi
+    echo "$tests_sum" > "$work/tests.sha1"
 }
 
 report() {
@@ -57,17 +65,18 @@ generate() {  # mutmut writes the mutants (and their .meta files) on its first r
     [ -d mutants ] || mutmut run --max-children "$jobs" "sim.model.mechanics.x_initial_attention__mutmut_1"
 }
 
-fresh=0 only="" sample="" mode=all
+fresh=0 only="" sample="" mode=all quotas=()
 names=()
 while [ $# -gt 0 ]; do
     case "$1" in
         --fresh) fresh=1 ;;
         --only) only="${2:?--only needs module names, e.g. mechanics.py,items.py}"; shift ;;
         --sample) sample="${2:?--sample needs a count}"; shift ;;
+        --quota) quotas+=("${2:?--quota needs MODULE=COUNT}"); shift ;;
         --report) mode=report ;;
         --cosmic-ray) mode=cosmic-ray ;;
         --retest) mode=retest; shift; names=("$@"); break ;;
-        *) echo "usage: scripts/mutation.sh [--fresh] [--only MOD,MOD] [--sample N] | --report | --retest NAME... | --cosmic-ray" >&2; exit 2 ;;
+        *) echo "usage: scripts/mutation.sh [--fresh] [--only MOD,MOD] [--sample N] [--quota MOD=N]... | --report | --retest NAME... | --cosmic-ray" >&2; exit 2 ;;
     esac
     shift
 done
@@ -91,13 +100,14 @@ case "$mode" in
         mutmut run --max-children "$jobs" "${names[@]}" ;;
     all)
         sync_tree; cd "$work/tree"
-        if [ -z "$only$sample" ]; then
+        if [ -z "$only$sample${quotas[*]}" ]; then
             mutmut run --max-children "$jobs"
         else
             generate
             args=()
             [ -z "$only" ] || args+=(--only "$only")
             [ -z "$sample" ] || args+=("market.py=$sample")
+            args+=("${quotas[@]}")
             mapfile -t names < <(python "$repo/mutation/sample.py" "$seed" "${args[@]}")
             [ "${#names[@]}" -eq 0 ] || mutmut run --max-children "$jobs" "${names[@]}"
         fi ;;

@@ -6,3 +6,141 @@ mutant(s) it was written against.
 """
 
 from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sim.model.outputs import ValidationRecorder, crossover, reach_matrix, run_summary
+
+# -- outputs: the crossover's leader and overtaken firm, its degenerate cases -----
+
+
+def _reach(**columns):
+    n = len(next(iter(columns.values())))
+    return pd.DataFrame(columns, index=pd.RangeIndex(1, n + 1, name="step"))
+
+
+def test_crossover_names_the_final_leader_and_the_firm_it_passed_last():
+    """Mutants: leader/overtaken replaced by None or "None", rivals that keep the leader, the
+    leader taken from the second-to-last day (outputs.crossover)."""
+    # c leads until day 20; b is second and passes c on day 21 (its trailing mean needs a few
+    # more days); a stays behind both. On the last day b leads.
+    a = [1] * 60
+    b = [5] * 20 + [20] * 40
+    c = [10] * 60
+    result = crossover(_reach(a=a, b=b, c=c))
+    trailing = _reach(a=a, b=b, c=c).rolling(14, min_periods=1).mean()
+    first = int(np.flatnonzero((trailing["b"] > trailing[["a", "c"]].max(axis=1)).to_numpy())[0]) + 1
+    assert (result.leader, result.overtaken, result.day) == ("b", "c", float(first))
+    # with no change of leader the leader is still named, and nobody was overtaken
+    steady = crossover(_reach(a=a, b=[3] * 60))
+    assert np.isnan(steady.day) and (steady.leader, steady.overtaken) == ("b", None)
+
+
+def test_crossover_passed_on_the_last_day_only():
+    """Mutant: the final leader taken from the second-to-last day (``trailing[-2]``)."""
+    result = crossover(_reach(a=[10] * 10, b=[0] * 9 + [200]))  # b's trailing mean 20 > 10 on day 10 only
+    assert (result.day, result.leader, result.overtaken) == (10.0, "b", "a")
+
+
+def test_crossover_with_a_tie_on_the_last_day_after_a_lead_is_empty():
+    """Mutant: the tie test on the second-to-last day (``leads[-2]``)."""
+    # a leads on days 1-2 (trailing 10 vs 0, then 10 vs 5); on day 3 both trailing means are 10
+    result = crossover(_reach(a=[10, 10, 10], b=[0, 10, 20]))
+    assert np.isnan(result.day) and result.leader is None and result.overtaken is None
+
+
+@pytest.mark.parametrize("reach", [_reach(a=[3, 4, 5]), _reach(a=[], b=[])], ids=["one firm", "empty"])
+def test_crossover_is_empty_with_one_firm_or_no_days(reach):
+    """Mutants: ``and`` for ``or`` in the guard, the NaN day replaced by None, a field dropped."""
+    result = crossover(reach)
+    assert isinstance(result.day, float) and np.isnan(result.day)
+    assert result.leader is None and result.overtaken is None
+
+
+# -- outputs: the run summary on a hand-made firm table -----------------------------
+
+
+def _firm_table():
+    """Two firms, listed z before a, over 3 days; z spends 1.0 in all, a nothing."""
+    rows = []
+    for step in (1, 2, 3):
+        rows.append(dict(step=step, firm="z", reach=10 * step, spend=0.5 if step < 3 else 0.0,
+                         followers=step, trust_mean=0.1 * step, cumulative_reach=20 * step))
+        rows.append(dict(step=step, firm="a", reach=step, spend=0.0,
+                         followers=2 * step, trust_mean=0.2, cumulative_reach=step))
+    return pd.DataFrame(rows)
+
+
+def test_reach_matrix_is_indexed_by_step_with_firms_in_order_of_appearance():
+    """Mutant: the pivot without ``index="step"`` (one row per table row, NaN elsewhere)."""
+    reach = reach_matrix(_firm_table().iloc[::-1])  # rows in any order
+    assert list(reach.index) == [1, 2, 3] and list(reach.columns) == ["a", "z"]
+    assert reach.to_numpy().tolist() == [[1, 10], [2, 20], [3, 30]]
+
+
+def test_run_summary_keeps_firm_order_and_divides_reach_by_positive_spend_only():
+    """Mutants: groupby sorted (rows in alphabetical order), ``spend >= 0`` (a division by zero
+    gives inf, not NaN), ``spend > 1`` (a total spend of exactly 1.0 gives NaN)."""
+    summary = run_summary(_firm_table())
+    assert list(summary["firm"]) == ["z", "a"]
+    z, a = summary.iloc[0], summary.iloc[1]
+    assert z["reach_per_spend"] == pytest.approx(60 / 1.0)
+    assert np.isnan(a["reach_per_spend"])
+    assert (z["followers_final"], a["followers_final"]) == (3, 6)
+    assert z["early_reach"] == pytest.approx(20.0) and a["late_reach"] == pytest.approx(2.0)
+
+
+def test_run_summary_max_cascade_is_zero_for_a_firm_without_items():
+    """Mutants: max_cascade None, not reindexed to the summary's firms, NaN filled with 1, not int."""
+    cascades = pd.DataFrame({"firm": ["z", "z"], "cascade_size": [4, 7]})
+    summary = run_summary(_firm_table(), cascades)
+    assert summary["max_cascade"].tolist() == [7, 0]
+    assert summary["max_cascade"].dtype.kind == "i"
+
+
+# -- outputs: the validation recorder's counters ------------------------------------
+
+
+def test_recorder_counts_item_zero_per_channel_and_reaction_and_adds_up_over_days():
+    """Mutants: item 0 dropped (``item > 0``), ``direct | positive``, every mask ignored,
+    counters overwritten (``=`` for ``+=``), integer counters made float."""
+    rec = ValidationRecorder(n_firms=2)
+    rec.on_publish(np.array([0, 1]), audience=5)
+    item = np.array([0, 0, 1, -1, 0])  # -1: a reply, skipped
+    direct = np.array([True, False, True, True, False])
+    positive = np.array([True, True, False, True, False])
+    comment = np.array([False, True, False, True, False])
+    rec.on_seen(item, direct, positive, comment)
+    rec.on_seen(np.array([0]), np.array([True]), np.array([False]), np.array([False]))  # a second day
+    cols = rec.item_columns(2)
+    assert cols["audience"].tolist() == [5, 5]
+    assert cols["seen"].tolist() == [4, 1]
+    assert cols["direct_seen"].tolist() == [2, 1]
+    assert cols["likes"].tolist() == [2, 0]
+    assert cols["direct_positive"].tolist() == [1, 0]
+    assert cols["comments"].tolist() == [1, 0]
+    # growth beyond the first 64 items keeps the counts and stays integer
+    rec.on_publish(np.array([200]), audience=3)
+    rec.on_seen(np.array([200]), np.array([True]), np.array([True]), np.array([True]))
+    grown = rec.item_columns(201)
+    assert grown["seen"][[0, 1, 200]].tolist() == [4, 1, 1] and grown["audience"][200] == 3
+    assert all(v.dtype == np.int64 for v in grown.values())
+
+
+def test_recorder_follow_events_with_and_without_events():
+    """Mutants of ``follow_events``: the empty table's columns and dtypes, and the rows' step,
+    user, firm and event (decoded from the flat pair user * F + firm)."""
+    rec = ValidationRecorder(n_firms=2)
+    empty = rec.follow_events(["x", "y"])
+    assert list(empty.columns) == ["step", "user", "firm", "event"] and len(empty) == 0
+    assert [str(t) for t in empty.dtypes] == ["int64", "int64", "object", "object"]
+    rec.on_follow_change(0, np.array([1, 4]), "initial")  # user 0 -> y, user 2 -> x
+    rec.on_follow_change(3, np.array([], dtype=np.int64), "follow")  # nothing: no rows
+    rec.on_follow_change(5, np.array([5]), "unfollow")  # user 2 -> y
+    table = rec.follow_events(["x", "y"])
+    assert table.to_dict("list") == {
+        "step": [0, 0, 5], "user": [0, 2, 2], "firm": ["y", "x", "y"], "event": ["initial", "initial", "unfollow"],
+    }
+    assert table["step"].dtype == np.int64 and table["user"].dtype == np.int64
