@@ -144,3 +144,22 @@ def test_recorder_follow_events_with_and_without_events():
         "step": [0, 0, 5], "user": [0, 2, 2], "firm": ["y", "x", "y"], "event": ["initial", "initial", "unfollow"],
     }
     assert table["step"].dtype == np.int64 and table["user"].dtype == np.int64
+
+
+# -- items: share memory of items still alive survives forget_before -----------------
+
+
+def test_forgetting_dead_items_keeps_every_share_of_the_first_live_item():
+    """Mutants: the key ``item * N - user`` (keys of the first live item fall below the cut) and
+    the cut ``>`` for ``>=`` (user 0's key of the first live item is dropped)."""
+    from sim.model.items import ItemLog
+
+    log = ItemLog(n_users=5)
+    log.add(firm=0, kinds=np.array([0, 1], dtype=np.int8), day=0)  # items 0, 1
+    log.add(firm=1, kinds=np.array([1], dtype=np.int8), day=1)  # item 2
+    users, items = np.array([0, 3, 4, 0]), np.array([2, 2, 0, 1])
+    assert log.first_new_shares(users, items).all()
+    log.forget_before(1)  # items 0 and 1 are dead; item 2 is the first live one
+    again = log.first_new_shares(np.array([0, 3, 1]), np.array([2, 2, 2]))
+    assert again.tolist() == [False, False, True]  # users 0 and 3 shared item 2 already
+    assert log.shares.tolist() == [1, 1, 3]
