@@ -58,7 +58,7 @@ sync_tree() {  # copy the current tree into $work/tree; mutmut's mutants/ folder
 report() {
     cd "$work/tree"
     echo "revision: $(git -C "$repo" rev-parse --short HEAD)$(git -C "$repo" diff --quiet HEAD || echo ' +uncommitted')"
-    python "$repo/mutation/mutmut_score.py" --diffs
+    python "$repo/mutation/mutmut_score.py" --diffs --samples "$work/samples"
 }
 
 generate() {  # mutmut writes the mutants (and their .meta files) on its first run
@@ -109,6 +109,13 @@ case "$mode" in
             [ -z "$sample" ] || args+=("market.py=$sample")
             args+=("${quotas[@]}")
             mapfile -t names < <(python "$repo/mutation/sample.py" "$seed" "${args[@]}")
+            mkdir -p "$work/samples"  # which mutants each sample holds, for --report
+            for quota in "${args[@]}"; do
+                case "$quota" in *=*)
+                    python "$repo/mutation/sample.py" "$seed" --all --only "${quota%%=*}" "$quota" \
+                        > "$work/samples/${quota%%=*}.txt" ;;
+                esac
+            done
             [ "${#names[@]}" -eq 0 ] || mutmut run --max-children "$jobs" "${names[@]}"
         fi ;;
 esac
