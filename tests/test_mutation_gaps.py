@@ -163,3 +163,31 @@ def test_forgetting_dead_items_keeps_every_share_of_the_first_live_item():
     again = log.first_new_shares(np.array([0, 3, 1]), np.array([2, 2, 2]))
     assert again.tolist() == [False, False, True]  # users 0 and 3 shared item 2 already
     assert log.shares.tolist() == [1, 1, 3]
+
+
+# -- feed: Candidates.take with a mask or an index array ------------------------------
+
+
+def test_candidates_take_a_boolean_mask_or_an_index_array():
+    """Mutants: the dtype test of ``Candidates.take`` inverted or forced (an index array read as a mask)."""
+    from sim.model.feed import FIELDS, Candidates
+
+    n = 5
+    cands = Candidates(*[np.arange(10 * k, 10 * k + n) for k in range(len(FIELDS))])
+    by_index = cands.take(np.array([3, 0, 3]))
+    assert by_index.user.tolist() == [3, 0, 3] and by_index.social.tolist() == [53, 50, 53]
+    by_mask = cands.take(np.array([False, True, False, False, True]))
+    assert [getattr(by_mask, f).tolist() for f in FIELDS] == [[10 * k + 1, 10 * k + 4] for k in range(len(FIELDS))]
+
+
+# -- firm: a firm's record before its first day ------------------------------------------
+
+
+def test_a_new_firm_reports_nothing_before_its_first_day():
+    """Mutant: ``Firm.today`` starts as None (the dashboard reads ``today.get`` of a fresh model)."""
+    from sim.model.market import MarketModel
+
+    model = MarketModel(seed=0, width=5, height=5, steps=2, weak_ties=2)
+    assert all(firm.today == {} for firm in model.firms)
+    model.step()
+    assert all(firm.today["posts"] >= 0 and "reach" in firm.today for firm in model.firms)
