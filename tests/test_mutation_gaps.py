@@ -191,3 +191,21 @@ def test_a_new_firm_reports_nothing_before_its_first_day():
     assert all(firm.today == {} for firm in model.firms)
     model.step()
     assert all(firm.today["posts"] >= 0 and "reach" in firm.today for firm in model.firms)
+
+
+# -- attention: the budget caps what is seen, down to a budget of one or zero --------------
+
+
+def test_select_seen_keeps_at_most_the_budget_even_for_a_single_passing_candidate():
+    """Mutant: the early return taken when exactly one candidate is over budget (``total == 1``)."""
+    from sim.model.attention import select_seen
+
+    log_tau = np.full(3, -np.inf)
+    # user 0 has a budget of 0 and one passing candidate: the only user over budget
+    seen = select_seen(np.array([0, 1, 2], dtype=np.int32), np.array([-0.1, -0.5, -0.2]), log_tau,
+                       np.array([0, 1, 5], dtype=np.int64))
+    assert seen.tolist() == [False, True, True]
+    # two users over budget: each keeps its largest keys
+    seen = select_seen(np.array([0, 1, 1, 2, 2, 2], dtype=np.int32), np.array([-0.1, -0.5, -0.2, -0.3, -0.9, -0.4]),
+                       log_tau, np.array([0, 1, 2], dtype=np.int64))
+    assert seen.tolist() == [False, False, True, True, False, True]
