@@ -209,3 +209,68 @@ def test_select_seen_keeps_at_most_the_budget_even_for_a_single_passing_candidat
     seen = select_seen(np.array([0, 1, 1, 2, 2, 2], dtype=np.int32), np.array([-0.1, -0.5, -0.2, -0.3, -0.9, -0.4]),
                        log_tau, np.array([0, 1, 2], dtype=np.int64))
     assert seen.tolist() == [False, False, True, True, False, True]
+
+
+# -- feed: ads of a firm other than the first, and each firm's ad audience ----------------
+
+
+def test_the_second_firms_ads_reach_its_targets_and_only_them():
+    """Mutant of ``feed._assemble``: the ad loop bounded by ``ad_ptr[f - 1]`` (the first firm
+    delivers everyone's ads, the others none). Only firm b, the second, buys ads."""
+    from tests.test_wiring import firm, tiny
+
+    model = tiny([firm("a"), firm("b", ads_per_day=4, budget=100.0)], width=5, height=5)
+    model.step()
+    a, b = (f.today for f in model.firms)
+    assert (b["ads_bought"], b["paid_reach"], b["impressions"]) == (4, 4, 4)
+    assert (a["paid_reach"], a["impressions"], a["delivered"]) == (0, 0, 0)
+
+
+def test_audiences_give_each_firm_its_non_followers_as_ad_targets():
+    """Mutant of ``feed.audiences``: each firm's slice of ``eligible`` sized with another firm's
+    follower count (``n_followers[f - 1]``); a firm with fewer followers then overwrites the next."""
+    from sim.model.feed import audiences
+
+    follows = np.zeros((6, 3), dtype=bool)
+    follows[[0, 1, 2], 2] = True  # firm 2: users 0-2; firm 0: nobody; firm 1: user 5
+    follows[5, 1] = True
+    hidden = np.zeros((6, 3), dtype=bool)
+    hidden[4, 0] = True  # firm 0's ads are hidden for user 4
+    ptr, followers, start, end, eligible = audiences(follows, hidden)
+    assert [followers[ptr[f] : ptr[f + 1]].tolist() for f in range(3)] == [[], [5], [0, 1, 2]]
+    assert [eligible[start[f] : end[f]].tolist() for f in range(3)] == [[0, 1, 2, 3, 5], [0, 1, 2, 3, 4], [3, 4, 5]]
+
+
+# -- kernels: the strict fatigue threshold for followers reached today ----------------------
+
+
+def test_a_follower_reached_today_with_fatigue_exactly_at_the_threshold_stays():
+    """Mutant of ``kernels.update_state``: ``>=`` for ``>`` on the branch of pairs that saw
+    something today (tests/test_wiring.py checks the branch of pairs that saw nothing)."""
+    from tests.test_wiring import ONE_POST_A_DAY, firm, tiny
+
+    model = tiny([firm(**ONE_POST_A_DAY)], fatigue_decay=0.0, fatigue_gain=0.0, unfollow_threshold=0.7)
+    model.users.follows[:] = True
+    model.users.fatigue[:4] = 0.7
+    model.users.fatigue[4:] = 0.75
+    model.step()
+    assert model.firms[0].today["reach"] == 9  # every follower saw the post
+    assert model.users.follows[:, 0].tolist() == [True] * 4 + [False] * 5
+
+
+# -- market: a model from a loaded scenario ---------------------------------------------------
+
+
+def test_from_scenario_builds_the_scenarios_model_and_refuses_anything_else(tmp_path):
+    """Mutant of ``MarketModel.from_scenario``: the Scenario check asks for the wrong attribute."""
+    import yaml
+
+    import sim
+    from sim.model.market import MarketModel
+
+    path = tmp_path / "s.yaml"
+    path.write_text(yaml.safe_dump({"name": "s", "seed": 5, "width": 6, "height": 6, "steps": 2}))
+    model = MarketModel.from_scenario(sim.load_scenario(path))
+    assert model._seed == 5 and model.p.width == 6
+    with pytest.raises(TypeError, match="takes a Scenario"):
+        MarketModel.from_scenario({"width": 6})
