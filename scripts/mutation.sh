@@ -109,11 +109,12 @@ case "$mode" in
             [ -z "$sample" ] || args+=("market.py=$sample")
             args+=("${quotas[@]}")
             mapfile -t names < <(python "$repo/mutation/sample.py" "$seed" "${args[@]}")
-            mkdir -p "$work/samples"  # which mutants each sample holds, for --report
+            mkdir -p "$work/samples"  # which mutants each sample holds (same call, same draws), for --report
+            python "$repo/mutation/sample.py" "$seed" --all "${args[@]}" > "$work/samples/all.txt"
             for quota in "${args[@]}"; do
                 case "$quota" in *=*)
-                    python "$repo/mutation/sample.py" "$seed" --all --only "${quota%%=*}" "$quota" \
-                        > "$work/samples/${quota%%=*}.txt" ;;
+                    module="${quota%%=*}"
+                    grep -F "sim.model.${module%.py}." "$work/samples/all.txt" > "$work/samples/$module.txt" || true ;;
                 esac
             done
             [ "${#names[@]}" -eq 0 ] || mutmut run --max-children "$jobs" "${names[@]}"
