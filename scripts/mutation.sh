@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Mutation testing of sim/model/{mechanics,attention,feed,market}.py. Outside CI.
+# Mutation testing of the model's core (sim/model/{mechanics,items,outputs,
+# kernels,attention,feed,firm,market}.py, see mutation/setup.cfg). Outside CI.
 #
 # mutmut 3 (default) forks every mutant from one warmed-up pytest process and
 # runs only the selected tests that reach the mutated function; cosmic-ray
@@ -9,11 +10,21 @@
 # (tracked and untracked files, uncommitted edits included) in $MUTATION_DIR
 # (default: the system temp dir). Runs resume: mutants already run are kept.
 #
-#   scripts/mutation.sh                 # every mutant (about 1400; an hour or more)
-#   scripts/mutation.sh --sample N      # all of mechanics/attention/feed, N random market.py mutants
-#   scripts/mutation.sh --report        # print the score and the survivors (with diffs)
-#   scripts/mutation.sh --fresh ...     # forget earlier results first
-#   scripts/mutation.sh --cosmic-ray    # the same modules with cosmic-ray (slow)
+# numba: mutmut skips decorated functions and replaces the others by a Python
+# trampoline that compiled code cannot call. So the copy's `@njit(...)` lines
+# are commented out (line numbers stay) and everything runs with
+# NUMBA_DISABLE_JIT=1, under which @njit returns the plain Python function
+# anyway: the mutated formulas and kernels run as the Python they are written in.
+#
+#   scripts/mutation.sh                          # every mutant (an hour or more)
+#   scripts/mutation.sh --only mechanics.py,items.py   # every mutant of these modules
+#   scripts/mutation.sh --sample N               # all of the other modules, N random market.py mutants
+#   scripts/mutation.sh --only attention.py --quota kernels.py=150  # a random sample of kernels.py too
+#   scripts/mutation.sh --only feed.py --sample N      # ... only feed.py and the market.py sample
+#   scripts/mutation.sh --report                 # print the score and the survivors (with diffs)
+#   scripts/mutation.sh --fresh ...              # forget earlier results first
+#   scripts/mutation.sh --retest NAME...         # run the named mutants again (e.g. after new tests)
+#   scripts/mutation.sh --cosmic-ray             # mechanics/attention/feed/market with cosmic-ray (slow)
 # Environment: MUTATION_JOBS (parallel mutants, default 1), MUTATION_SEED (sample seed, default 0).
 set -euo pipefail
 
@@ -22,28 +33,58 @@ work="${MUTATION_DIR:-${TMPDIR:-/tmp}/attention-market-mutation}"
 jobs="${MUTATION_JOBS:-1}"
 seed="${MUTATION_SEED:-0}"
 unset PYTHONPATH  # the copy's own sim/ must win over the editable install
+export NUMBA_DISABLE_JIT=1  # inherited by mutmut's forked workers and cosmic-ray's pytest runs
 
 sync_tree() {  # copy the current tree into $work/tree; mutmut's mutants/ folder stays
     mkdir -p "$work/tree"
     (cd "$repo" && git ls-files -co --exclude-standard -z \
         | tar --null --ignore-failed-read -T - -cf -) | tar -xf - -C "$work/tree"
     cp "$repo/mutation/setup.cfg" "$work/tree/setup.cfg"
-    if [ -d "$work/tree/mutants" ]; then  # new or changed tests: mutmut must see them
+    # mutmut mutates no decorated function: drop @njit (a no-op under NUMBA_DISABLE_JIT=1)
+    sed -i -E 's/^([[:space:]]*)(@njit\b.*)$/\1# \2  (stripped for mutation testing)/' "$work/tree"/sim/model/*.py
+    local tests_sum
+    tests_sum="$(cd "$work/tree" && cat setup.cfg tests/*.py | sha1sum)"
+    if [ -d "$work/tree/mutants" ]; then
         cp -r "$work/tree/tests/." "$work/tree/mutants/tests/"
-        rm -f "$work/tree/mutants/mutmut-stats.json"
+        # new or changed tests: mutmut must collect which tests reach which function again
+        # (it keeps the results of the mutants already run; --retest runs survivors again)
+        if [ "$tests_sum" != "$(cat "$work/tests.sha1" 2>/dev/null)" ]; then
+            rm -f "$work/tree/mutants/mutmut-stats.json"
+        fi
     fi
+    echo "$tests_sum" > "$work/tests.sha1"
 }
 
 report() {
     cd "$work/tree"
     echo "revision: $(git -C "$repo" rev-parse --short HEAD)$(git -C "$repo" diff --quiet HEAD || echo ' +uncommitted')"
-    python "$repo/mutation/mutmut_score.py" --diffs
+    python "$repo/mutation/mutmut_score.py" --diffs --samples "$work/samples"
 }
 
-if [ "${1:-}" = "--fresh" ]; then rm -rf "$work"; shift; fi
-case "${1:-all}" in
-    --report) report; exit 0 ;;
-    --cosmic-ray)
+generate() {  # mutmut writes the mutants (and their .meta files) on its first run
+    [ -d mutants ] || mutmut run --max-children "$jobs" "sim.model.mechanics.x_initial_attention__mutmut_1"
+}
+
+fresh=0 only="" sample="" mode=all quotas=()
+names=()
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --fresh) fresh=1 ;;
+        --only) only="${2:?--only needs module names, e.g. mechanics.py,items.py}"; shift ;;
+        --sample) sample="${2:?--sample needs a count}"; shift ;;
+        --quota) quotas+=("${2:?--quota needs MODULE=COUNT}"); shift ;;
+        --report) mode=report ;;
+        --cosmic-ray) mode=cosmic-ray ;;
+        --retest) mode=retest; shift; names=("$@"); break ;;
+        *) echo "usage: scripts/mutation.sh [--fresh] [--only MOD,MOD] [--sample N] [--quota MOD=N]... | --report | --retest NAME... | --cosmic-ray" >&2; exit 2 ;;
+    esac
+    shift
+done
+[ "$fresh" = 0 ] || rm -rf "$work"
+
+case "$mode" in
+    report) report; exit 0 ;;
+    cosmic-ray)
         sync_tree
         cd "$work/tree"
         export PYTHONPATH="$work/tree"
@@ -54,13 +95,29 @@ case "${1:-all}" in
         cosmic-ray exec mutation/cosmic-ray.toml "$work/session.sqlite"
         python "$repo/mutation/report.py" "$work/session.sqlite"
         exit 0 ;;
-    --sample)
-        sync_tree
-        cd "$work/tree"
-        [ -d mutants ] || mutmut run --max-children "$jobs" "sim.model.mechanics.x_initial_attention__mutmut_1"
-        mapfile -t names < <(python "$repo/mutation/sample.py" "$seed" "market.py=${2:?--sample needs a count}")
-        [ "${#names[@]}" -eq 0 ] || mutmut run --max-children "$jobs" "${names[@]}" ;;
-    all) sync_tree; cd "$work/tree"; mutmut run --max-children "$jobs" ;;
-    *) echo "usage: scripts/mutation.sh [--fresh] [--sample N | --report | --cosmic-ray]" >&2; exit 2 ;;
+    retest)
+        sync_tree; cd "$work/tree"; generate
+        mutmut run --max-children "$jobs" "${names[@]}" ;;
+    all)
+        sync_tree; cd "$work/tree"
+        if [ -z "$only$sample${quotas[*]}" ]; then
+            mutmut run --max-children "$jobs"
+        else
+            generate
+            args=()
+            [ -z "$only" ] || args+=(--only "$only")
+            [ -z "$sample" ] || args+=("market.py=$sample")
+            args+=("${quotas[@]}")
+            mapfile -t names < <(python "$repo/mutation/sample.py" "$seed" "${args[@]}")
+            mkdir -p "$work/samples"  # which mutants each sample holds (same call, same draws), for --report
+            python "$repo/mutation/sample.py" "$seed" --all "${args[@]}" > "$work/samples/all.txt"
+            for quota in "${args[@]}"; do
+                case "$quota" in *=*)
+                    module="${quota%%=*}"
+                    grep -F "sim.model.${module%.py}." "$work/samples/all.txt" > "$work/samples/$module.txt" || true ;;
+                esac
+            done
+            [ "${#names[@]}" -eq 0 ] || mutmut run --max-children "$jobs" "${names[@]}"
+        fi ;;
 esac
 report
