@@ -134,8 +134,8 @@ def test_tally_and_update_state_match_a_numpy_reference():
     deleted = negative & (rng.random(n) < 0.5)
     answers_critic = (channel == 3) & (rng.random(n) < 0.5)
     model.users.fatigue[:] = rng.random(model.users.fatigue.shape) * 0.5  # some above the threshold
-    touched = kernels.tally_pairs(pair, channel, kind, positive, negative, deleted, answers_critic,
-                                  model._load, model._tally)
+    touched, tally = kernels.tally_pairs(pair, channel, kind, positive, negative, deleted, answers_critic,
+                                         model._load, model._slot)
     u = rng.random((2, touched.size))
     expected, joiners, leaving, pairs = update_reference(
         model, pair, channel, kind, positive, negative, deleted, answers_critic, u)
@@ -143,14 +143,14 @@ def test_tally_and_update_state_match_a_numpy_reference():
     counts = np.zeros((11, n_firms))
     users = model.users
     got_join, got_leave = kernels.update_state(
-        model._tally, touched, u[0], u[1], users.flat("follows"), users.flat("trust"), users.flat("fatigue"),
+        tally, model._slot, u[0], u[1], users.flat("follows"), users.flat("trust"), users.flat("fatigue"),
         users.flat("ads_hidden"), users.flat("days_reached"), n_firms,
         np.array([getattr(model.p, name) for name in STATE_PARAMETERS]), counts)
     for name, values in expected.items():
         assert np.allclose(users.flat(name), values, rtol=0, atol=1e-12), name
     assert np.array_equal(np.sort(got_join), joiners) and np.array_equal(np.sort(got_leave), leaving)
     assert joiners.size > 0 and leaving.size > 0
-    assert not model._tally.any()  # the scratch is clean for tomorrow
+    assert (model._slot == -1).all()  # the scratch is clean for tomorrow
     assert counts[0].tolist() == np.bincount(pairs % n_firms, minlength=n_firms).tolist()
     assert counts[7].tolist() == users.follows.sum(axis=0).tolist()
     assert counts[10] == pytest.approx(users.trust.sum(axis=0))

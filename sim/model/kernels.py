@@ -87,40 +87,45 @@ def reactions(firm, kind, channel, pair, trust_flat, fatigue_flat, appeal, annoy
 
 
 @njit(cache=True)
-def tally_pairs(pair, channel, kind, positive, negative, deleted, answers_critic, load_table, tally):
-    """Add each seen item to its pair's tallies; returns the touched pairs in first-seen order.
+def tally_pairs(pair, channel, kind, positive, negative, deleted, answers_critic, load_table, slot):
+    """Sum each seen item into its pair's tallies; returns (touched pairs in first-seen order, tallies).
 
-    ``tally`` is a zeroed (9, N * F) float64 scratch, rows: load, positives,
-    seen replies, negatives, deletions, replies to a critic, negative reactions
-    to ads; row 7: bit c set when the pair saw something on channel c; row 8:
-    the pair's position among the touched pairs. `update_state` zeroes the
-    touched columns again.
+    ``slot`` (N * F, int32) is -1 for every pair on entry; a touched pair's
+    entry becomes its row in the returned (touched, 8) tallies, whose columns
+    are: load, positives, seen replies, negatives, deletions, replies to a
+    critic, negative reactions to ads, and the bits of the channels the pair
+    saw something on. `update_state` sets the touched entries back to -1. The
+    tallies are as long as the day's seen items, not the N * F pairs, so a
+    day never writes to (or faults in) memory of untouched pairs.
     """
     n = pair.shape[0]
     touched = np.empty(n, np.int64)
+    tally = np.zeros((n, 8), np.float64)
     k = 0
     for c in range(n):
         p = pair[c]
         ch = channel[c]
-        if tally[7, p] == 0.0:
+        s = slot[p]
+        if s < 0:
+            s = k
             touched[k] = p
-            tally[8, p] = k
+            slot[p] = k
             k += 1
-        tally[7, p] = float(int(tally[7, p]) | (1 << ch))
-        tally[0, p] += load_table[ch, kind[c]]
-        tally[1, p] += positive[c]
-        tally[3, p] += negative[c]
-        tally[4, p] += deleted[c]
+        tally[s, 7] = float(int(tally[s, 7]) | (1 << ch))
+        tally[s, 0] += load_table[ch, kind[c]]
+        tally[s, 1] += positive[c]
+        tally[s, 3] += negative[c]
+        tally[s, 4] += deleted[c]
         if ch == REPLY_CHANNEL:
-            tally[2, p] += 1.0
-            tally[5, p] += answers_critic[c]
+            tally[s, 2] += 1.0
+            tally[s, 5] += answers_critic[c]
         if ch == PAID and negative[c]:
-            tally[6, p] = 1.0
-    return touched[:k]
+            tally[s, 6] = 1.0
+    return touched[:k], tally[:k]
 
 
 @njit(cache=True)
-def update_state(tally, touched, u_follow, u_unfollow, follows, trust, fatigue, ads_hidden, days_reached,
+def update_state(tally, slot, u_follow, u_unfollow, follows, trust, fatigue, ads_hidden, days_reached,
                  n_firms, par, counts):
     """One pass over every pair: fatigue, trust, follows, unfollows, hidden ads, per-firm tallies.
 
@@ -131,25 +136,28 @@ def update_state(tally, touched, u_follow, u_unfollow, follows, trust, fatigue, 
     receives: reach, organic/paid/earned/reply reach, newly reached, reached a
     second time, followers, trust sum of followers, fatigue sum of followers;
     and the trust sum over everyone in row 10 if it has 11 rows.
+    ``tally`` and ``slot``: as `tally_pairs` leaves them (row ``slot[p]`` of
+    ``tally`` for a touched pair p, -1 otherwise); the slots are reset to -1.
     Returns (joiners, leaving) as pair indices.
     """
     decay, gain, tolerance, relief = par[0], par[1], par[2], par[3]
     t_pos, t_reply, t_neg, t_del, trust0, drift = par[4], par[5], par[6], par[7], par[8], par[9]
     follow_prob, threshold, p_neg_leave, p_del_leave = par[10], par[11], par[12], par[13]
     n_pairs = follows.shape[0]
-    joiners = np.empty(touched.shape[0], np.int64)
+    joiners = np.empty(tally.shape[0], np.int64)
     n_join = 0
     leaving = np.empty(n_pairs, np.int64)
     n_leave = 0
+    f = n_firms - 1
     for p in range(n_pairs):
-        f = p % n_firms
+        f = 0 if f == n_firms - 1 else f + 1  # p % n_firms, without a division per pair
         followed = follows[p]
         t = trust[p]
-        if tally[7, p] != 0.0:
-            s = int(tally[8, p])
-            n_pos, n_reply, n_neg, n_del = tally[1, p], tally[2, p], tally[3, p], tally[4, p]
-            bits = int(tally[7, p])
-            fatigue[p] = updated_fatigue(fatigue[p], tally[0, p], tally[5, p], decay, gain, tolerance, relief)
+        s = slot[p]
+        if s >= 0:
+            n_pos, n_reply, n_neg, n_del = tally[s, 1], tally[s, 2], tally[s, 3], tally[s, 4]
+            bits = int(tally[s, 7])
+            fatigue[p] = updated_fatigue(fatigue[p], tally[s, 0], tally[s, 5], decay, gain, tolerance, relief)
             t = updated_trust(t, n_pos, n_reply, n_neg, n_del, t_pos, t_reply, t_neg, t_del)
             t = drifted_trust(t, trust0, drift)
             leave = followed and fatigue[p] > threshold
@@ -159,7 +167,7 @@ def update_state(tally, touched, u_follow, u_unfollow, follows, trust, fatigue, 
                 joiners[n_join] = p
                 n_join += 1
                 follows[p] = True
-            if not followed and tally[6, p] > 0:
+            if not followed and tally[s, 6] > 0:
                 ads_hidden[p] = True
             days_reached[p] += 1
             counts[0, f] += 1
@@ -170,8 +178,7 @@ def update_state(tally, touched, u_follow, u_unfollow, follows, trust, fatigue, 
                 counts[5, f] += 1
             elif days_reached[p] == 2:
                 counts[6, f] += 1
-            for row in range(9):
-                tally[row, p] = 0.0
+            slot[p] = -1
         else:
             fatigue[p] *= 1.0 - decay
             t = drifted_trust(t, trust0, drift)

@@ -105,7 +105,7 @@ class MarketModel(mesa.Model):
         self._ever_reached = np.zeros(n_firms, dtype=np.int64)
         self._reached_twice = np.zeros(n_firms, dtype=np.int64)
         self._touched_today = np.empty(0, dtype=np.int64)
-        self._tally = np.zeros((9, self.n_users * n_firms))  # per-pair scratch of `kernels.tally_pairs`
+        self._slot = np.full(self.n_users * n_firms, -1, np.int32)  # per-pair scratch of `kernels.tally_pairs`
         self._state_parameters = np.array([getattr(config, name) for name in STATE_PARAMETERS], dtype=np.float64)
         self.platform_today: dict[str, float] = {}
         self.firm_record = DailyRecord(config.steps, (n_firms,))
@@ -294,14 +294,14 @@ class MarketModel(mesa.Model):
         unfollowed today.
         """
         users, n_firms = self.users, len(self.firms)
-        pairs = kernels.tally_pairs(
+        pairs, tally = kernels.tally_pairs(
             seen.user.astype(np.int64) * n_firms + seen.firm, seen.channel, seen.kind, r.positive, r.negative,
-            r.deleted, seen.answers_critic, self._load, self._tally,
+            r.deleted, seen.answers_critic, self._load, self._slot,
         )
         u = self.rng.random((2, pairs.size))
         self._firm_counts = np.zeros((11, n_firms))
         joiners, leaving = kernels.update_state(
-            self._tally, pairs, u[0], u[1], users.flat("follows"), users.flat("trust"), users.flat("fatigue"),
+            tally, self._slot, u[0], u[1], users.flat("follows"), users.flat("trust"), users.flat("fatigue"),
             users.flat("ads_hidden"), users.flat("days_reached"), n_firms, self._state_parameters,
             self._firm_counts,
         )
