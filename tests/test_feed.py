@@ -83,6 +83,21 @@ def test_posts_ads_shares_and_replies_in_the_order_of_the_day():
 def test_audiences_are_followers_and_the_users_ads_may_target():
     follows = np.array([[1, 0], [0, 0], [1, 1], [0, 1], [0, 0]], bool)
     hidden = np.array([[0, 0], [1, 0], [0, 0], [0, 0], [0, 1]], bool)
-    follower_ptr, followers, start, end, eligible = fd.audiences(follows, hidden)
+    follower_ptr, followers, n_eligible = fd.audiences(follows, hidden)
     assert [followers[follower_ptr[f] : follower_ptr[f + 1]].tolist() for f in range(2)] == [[0, 2], [2, 3]]
-    assert [eligible[start[f] : end[f]].tolist() for f in range(2)] == [[3, 4], [0, 1]]
+    assert n_eligible.tolist() == [2, 2]
+    assert [fd.ad_targets(follows, hidden, f, np.arange(2)).tolist() for f in range(2)] == [[3, 4], [0, 1]]
+
+
+def test_ad_targets_are_the_chosen_positions_of_the_eligible_list_in_draw_order():
+    rng = np.random.default_rng(4)
+    follows = rng.random((500, 3)) < 0.3
+    hidden = rng.random((500, 3)) < 0.2
+    _, _, n_eligible = fd.audiences(follows, hidden)
+    for f in range(3):
+        eligible = np.flatnonzero(~follows[:, f] & ~hidden[:, f])
+        assert n_eligible[f] == eligible.size
+        for k in (0, 1, 17, eligible.size):
+            expected = np.random.default_rng(k).choice(eligible, size=k, replace=False)
+            positions = np.random.default_rng(k).choice(eligible.size, size=k, replace=False)
+            assert fd.ad_targets(follows, hidden, f, positions).tolist() == expected.tolist()

@@ -227,18 +227,20 @@ def test_the_second_firms_ads_reach_its_targets_and_only_them():
 
 
 def test_audiences_give_each_firm_its_non_followers_as_ad_targets():
-    """Mutant of ``feed.audiences``: each firm's slice of ``eligible`` sized with another firm's
-    follower count (``n_followers[f - 1]``); a firm with fewer followers then overwrites the next."""
-    from sim.model.feed import audiences
+    """Each firm's own non-followers, not another firm's (a mutant of the old ``feed.audiences``
+    sized each firm's slice of the eligible list with another firm's follower count)."""
+    from sim.model.feed import ad_targets, audiences
 
     follows = np.zeros((6, 3), dtype=bool)
     follows[[0, 1, 2], 2] = True  # firm 2: users 0-2; firm 0: nobody; firm 1: user 5
     follows[5, 1] = True
     hidden = np.zeros((6, 3), dtype=bool)
     hidden[4, 0] = True  # firm 0's ads are hidden for user 4
-    ptr, followers, start, end, eligible = audiences(follows, hidden)
+    ptr, followers, n_eligible = audiences(follows, hidden)
     assert [followers[ptr[f] : ptr[f + 1]].tolist() for f in range(3)] == [[], [5], [0, 1, 2]]
-    assert [eligible[start[f] : end[f]].tolist() for f in range(3)] == [[0, 1, 2, 3, 5], [0, 1, 2, 3, 4], [3, 4, 5]]
+    assert n_eligible.tolist() == [5, 5, 3]
+    eligible = [ad_targets(follows, hidden, f, np.arange(n_eligible[f])).tolist() for f in range(3)]
+    assert eligible == [[0, 1, 2, 3, 5], [0, 1, 2, 3, 4], [3, 4, 5]]
 
 
 # -- kernels: the strict fatigue threshold for followers reached today ----------------------

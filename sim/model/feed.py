@@ -115,32 +115,54 @@ def _assemble(follower_ptr, followers, post_ptr, post_item, post_kind, ad_ptr, a
 
 @njit(cache=True)
 def audiences(follows, ads_hidden):
-    """Per firm, in user order: its followers, and the users its ads may target (not following, not hidden).
+    """Per firm, in user order: its followers, and how many users its ads may target (not following, not hidden).
 
-    Returns (follower_ptr, followers, eligible_start, eligible_end, eligible) over an (N, F)
-    ``follows``: firm f's followers are ``followers[follower_ptr[f]:follower_ptr[f + 1]]``, the
-    users its ads may target ``eligible[eligible_start[f]:eligible_end[f]]``.
+    Returns (follower_ptr, followers, n_eligible) over an (N, F) ``follows``:
+    firm f's followers are ``followers[follower_ptr[f]:follower_ptr[f + 1]]``.
+    The eligible users themselves are listed only for the firms that buy ads
+    (`ad_targets`), so a day does not write N user ids per firm.
     """
     n_users, n_firms = follows.shape
     n_followers = np.zeros(n_firms + 1, np.int64)
+    n_eligible = np.zeros(n_firms, np.int64)
     for u in range(n_users):
         for f in range(n_firms):
             if follows[u, f]:
                 n_followers[f + 1] += 1
+            elif not ads_hidden[u, f]:
+                n_eligible[f] += 1
     follower_ptr = np.cumsum(n_followers)
-    eligible_ptr = np.zeros(n_firms + 1, np.int64)
-    for f in range(n_firms):
-        eligible_ptr[f + 1] = eligible_ptr[f] + n_users - n_followers[f + 1]
     followers = np.empty(follower_ptr[-1], np.int32)
-    eligible = np.empty(eligible_ptr[-1], np.int32)
-    fill_f = follower_ptr[:-1].copy()
-    fill_e = eligible_ptr[:-1].copy()
+    fill = follower_ptr[:-1].copy()
     for u in range(n_users):
         for f in range(n_firms):
             if follows[u, f]:
-                followers[fill_f[f]] = u
-                fill_f[f] += 1
-            elif not ads_hidden[u, f]:
-                eligible[fill_e[f]] = u
-                fill_e[f] += 1
-    return follower_ptr, followers, eligible_ptr[:-1], fill_e, eligible
+                followers[fill[f]] = u
+                fill[f] += 1
+    return follower_ptr, followers, n_eligible
+
+
+@njit(cache=True)
+def ad_targets(follows, ads_hidden, firm, positions):
+    """The users at ``positions`` (in the same order) of firm ``firm``'s eligible users, listed in user order.
+
+    ``rng.choice(eligible, k, replace=False)`` is ``eligible[rng.choice(len(eligible), k, replace=False)]``,
+    so drawing positions and mapping them here gives the same targets without the list.
+    """
+    k = positions.shape[0]
+    out = np.empty(k, np.int32)
+    if k == 0:
+        return out
+    order = np.argsort(positions)
+    j = 0
+    rank = 0
+    for u in range(follows.shape[0]):
+        if follows[u, firm] or ads_hidden[u, firm]:
+            continue
+        while j < k and positions[order[j]] == rank:
+            out[order[j]] = u
+            j += 1
+        if j == k:
+            break
+        rank += 1
+    return out

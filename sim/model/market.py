@@ -55,6 +55,7 @@ class Reactions:
 
 
 _AD_KIND = np.array([AD], dtype=np.int8)
+_NO_POSITIONS = np.empty(0, dtype=np.int64)
 
 
 def _offsets(parts: list[np.ndarray]) -> np.ndarray:
@@ -210,9 +211,7 @@ class MarketModel(mesa.Model):
 
     def publish(self, day: int) -> fd.Published:
         """Each firm posts (Poisson, as the budget pays), then buys ad impressions."""
-        follower_ptr, followers, eligible_start, eligible_end, eligible = fd.audiences(
-            self.users.follows, self.users.ads_hidden
-        )
+        follower_ptr, followers, n_eligible = fd.audiences(self.users.follows, self.users.ads_hidden)
         post_items, post_kinds, targets = [], [], []
         ad_item = np.full(len(self.firms), -1, dtype=np.int32)
         for firm in self.firms:
@@ -222,10 +221,10 @@ class MarketModel(mesa.Model):
             self.recorder.on_publish(post_ids, int(follower_ptr[f + 1] - follower_ptr[f]))
             post_items.append(post_ids)
             post_kinds.append(kinds)
-            mine = eligible[eligible_start[f] : eligible_end[f]]
-            n_ads = firm.ad_count(mine.size, self.p.cost_ad)
+            n_ads = firm.ad_count(int(n_eligible[f]), self.p.cost_ad)
             firm.today = {"ads_bought": n_ads, "posts": len(kinds)}
-            targets.append(self.rng.choice(mine, size=n_ads, replace=False) if n_ads else mine[:0])
+            positions = self.rng.choice(n_eligible[f], size=n_ads, replace=False) if n_ads else _NO_POSITIONS
+            targets.append(fd.ad_targets(self.users.follows, self.users.ads_hidden, f, positions))
             if n_ads:
                 ad_item[f] = self.items.add(f, _AD_KIND, day)[0]
                 self.recorder.on_publish(ad_item[f : f + 1], n_ads)
