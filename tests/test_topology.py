@@ -104,3 +104,15 @@ def test_large_worlds_have_no_per_cell_objects():
     assert model.grid is None
     model.step()
     assert all(firm.cell is None for firm in model.firms)
+
+
+def test_rows_are_sorted_in_place_short_and_long():
+    from sim.model.kernels import sort_rows
+
+    rng = np.random.default_rng(12)
+    lengths = np.array([0, 1, 2, 8, 24, 32, 33, 40, 500])  # insertion sort up to 32, quicksort beyond
+    indptr = np.concatenate(([0], np.cumsum(lengths))).astype(np.int32)
+    indices = rng.integers(0, 50, indptr[-1]).astype(np.int32)  # repeats too
+    expected = np.concatenate([np.sort(indices[a:b]) for a, b in zip(indptr[:-1], indptr[1:])])
+    sort_rows(indptr, indices)
+    assert indices.tolist() == expected.tolist()
