@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from sim.model.attention import log_keys, sample_threshold, select_seen
+from sim.model.attention import PoissonTable, inverse_transform, log_keys, sample_threshold, select_seen
 from tests.conftest import SMALL, RecordingModel, run
 
 
@@ -94,3 +94,51 @@ def test_chronological_ranking_ignores_weights():
         return seen / offered
 
     assert reply_seen_share("engagement") > reply_seen_share("chronological") + 0.1
+
+
+# -- the background count: Poisson(pages * page_post_rate) by inverse transform ----------------
+
+
+@pytest.mark.parametrize("rate", [0.0, 0.5, 3.0, 54.5, 1000.0])
+def test_background_counts_follow_the_poisson_distribution_of_each_rate(rate):
+    counts = PoissonTable(np.full(200_000, rate)).draw(np.random.default_rng(21))
+    if rate == 0.0:
+        assert not counts.any()
+        return
+    k = np.arange(counts.max() + 1)
+    expected = stats.poisson.pmf(k, rate) * counts.size
+    observed = np.bincount(counts, minlength=k.size)
+    enough = expected >= 5  # chi-square over the bins with at least 5 expected, the rest pooled
+    observed = np.append(observed[enough], counts.size - observed[enough].sum())
+    expected = np.append(expected[enough], counts.size - expected[enough].sum())
+    assert stats.chisquare(observed, expected).pvalue > 1e-3
+
+
+def test_each_user_draws_from_the_table_of_its_own_rate():
+    rates = np.tile([2.0, 50.0, 0.0, 400.0], 50_000)  # interleaved, so a wrong row shows at once
+    counts = PoissonTable(rates).draw(np.random.default_rng(8)).reshape(-1, 4)
+    assert not counts[:, 2].any()
+    for column, rate in ((0, 2.0), (1, 50.0), (3, 400.0)):
+        assert counts[:, column].mean() == pytest.approx(rate, abs=4 * np.sqrt(rate / counts.shape[0]))
+        assert counts[:, column].var() == pytest.approx(rate, rel=0.03)
+
+
+def test_the_look_up_returns_the_smallest_count_whose_cdf_exceeds_the_uniform():
+    table = PoissonTable(np.array([0.7, 3.0, 54.5]))
+    for row in range(3):
+        cdf = table.cdf[table.start[row] : table.start[row + 1]]
+        m = cdf.size
+        edges = np.arange(m) / m  # the guide table's bucket edges and the values just around them
+        u = np.concatenate((edges, np.nextafter(edges, 1.0), np.nextafter(edges[1:], 0.0), cdf[:-1],
+                            np.nextafter(cdf, 0.0), [np.nextafter(1.0, 0.0)]))  # fmt: skip
+        assert cdf[-1] == 1.0 and (cdf[:-1] < 1.0).all() and u.max() < 1.0  # each table ends at its first 1.0
+        got = inverse_transform(u, np.full(u.size, row, np.int32), table.cdf, table.start, table.guide)
+        assert got.tolist() == np.searchsorted(cdf, u, side="right").tolist()
+
+
+def test_rates_too_large_for_tables_fall_back_to_numpy_poisson(monkeypatch):
+    rates = np.array([3.0, 80.0, 5000.0])
+    monkeypatch.setattr("sim.model.attention.TABLE_LIMIT", 100)
+    table = PoissonTable(rates)
+    assert table.fallback
+    assert table.draw(np.random.default_rng(3)).tolist() == np.random.default_rng(3).poisson(rates).tolist()

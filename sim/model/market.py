@@ -23,7 +23,7 @@ from mesa.discrete_space import OrthogonalMooreGrid
 
 from sim.model import feed as fd
 from sim.model import kernels
-from sim.model.attention import log_keys, sample_threshold, select_seen
+from sim.model.attention import PoissonTable, log_keys, sample_threshold, select_seen
 from sim.model.firm import FIRM_FIELDS, Firm
 from sim.model.items import ItemLog
 from sim.model.mechanics import AD, PAID, POST, PROMO, REPLY, REPLY_CHANNEL, SHARE, VALUE
@@ -89,7 +89,7 @@ class MarketModel(mesa.Model):
         self.contacts = build_contacts(config.width, config.height, config.weak_ties, self.rng)
         self.users = draw_population(config, homes, self.rng)
         self._capacity = float(self.users.attention.sum())
-        self._background_rate = self.users.pages * config.page_post_rate
+        self._background = PoissonTable(self.users.pages * config.page_post_rate)
         self.items = ItemLog(self.n_users)
         self._grid: OrthogonalMooreGrid | None = None
         self.firms = [
@@ -243,7 +243,7 @@ class MarketModel(mesa.Model):
     def allocate_attention(self, feed: fd.Candidates) -> tuple[np.ndarray, np.ndarray]:
         """Which candidates are seen, given background items and each user's budget."""
         users, n_firms = self.users, len(self.firms)
-        background = self.rng.poisson(self._background_rate)
+        background = self._background.draw(self.rng)
         if self.p.ranking == "chronological":
             weights = np.ones(len(feed))
         else:
