@@ -161,12 +161,13 @@ def test_failure_while_writing_leaves_no_folder(tiny, tmp_path, monkeypatch):
 @pytest.mark.parametrize("workers", ["1", "2"])
 def test_ctrl_c_during_replications_leaves_no_folder(tmp_path, workers):
     scenario = tmp_path / "slow.yaml"
-    scenario.write_text(yaml.safe_dump({**TINY, "width": 60, "height": 60, "steps": 2000, "replications": 4}))
+    # minutes of work, so the interrupt lands mid-run even on a fast or a loaded machine (imports done)
+    scenario.write_text(yaml.safe_dump({**TINY, "width": 60, "height": 60, "steps": 8000, "replications": 4}))
     proc = subprocess.Popen(
         [sys.executable, str(REPO / "run.py"), str(scenario), "--out", str(tmp_path / "out"), "--workers", workers],
         cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
-    time.sleep(4)
+    time.sleep(6)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
