@@ -344,3 +344,18 @@ def test_calibrate_end_to_end_resume_refuse_and_report(tmp_path, capsys):
     capsys.readouterr()
     assert main(["calibrate-report", str(tmp_path)]) == 2
     assert "not a calibration folder" in error_line(capsys)
+
+
+def test_degenerate_weights_are_flagged_and_healthy_ones_are_not():
+    """A last generation whose effective sample size is under 10% of its particles gets a warning."""
+    import pandas as pd
+
+    from sim.calibration.report import weight_warning
+
+    healthy = pd.DataFrame({"t": [0, 1], "particles": [200, 200], "ess": [200.0, 110.0]})
+    assert weight_warning(healthy) is None
+    at_the_edge = healthy.assign(ess=[200.0, 20.0])  # exactly 10%: not flagged
+    assert weight_warning(at_the_edge) is None
+    degenerate = healthy.assign(ess=[138.0, 2.2])
+    text = weight_warning(degenerate)
+    assert text is not None and "2.2 of 200 particles" in text and "generation 1 had 138" in text

@@ -59,6 +59,13 @@ def run_calibration(calibration: Calibration, out: Path, workers: int | None = N
 
             build_report(folder, calibration, map_)
     after = stored_generations(folder.history)
+    if after:
+        from sim.calibration.posterior import generations_frame
+        from sim.calibration.report import weight_warning
+
+        warning = weight_warning(generations_frame(folder.history))
+        if warning:
+            print(warning.replace("**", ""), file=sys.stderr)
     return f"{calibration.name}: {after} generations in {folder.history}" + (f"; report: {folder.report}" if report else "")
 
 

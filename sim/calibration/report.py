@@ -77,6 +77,9 @@ def calibrated_scenario(calibration: Calibration, summary: pd.DataFrame, generat
         + f". Seed {calibration.seed}, population {calibration.population}, fingerprint {calibration.fingerprint()}, "
         + f"git {git_state()['git_revision']}, written {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC from "
         + f"{folder.history}. Not a new default: the spec's defaults are unchanged."
+        + (f" Warning: the effective sample size of generation {done} is {last['ess']:.1f} of "
+           f"{int(last['particles'])} particles; these medians rest on a few particles (report.md)."
+           if weight_warning(generations) else "")
     )
     scenario = {"name": f"{calibration.name}_calibrated", "description": description, "seed": 42, "replications": 10, **config}
     text = yaml.safe_dump(scenario, sort_keys=False, allow_unicode=True, width=100)
@@ -112,6 +115,26 @@ def fact_table(calibration: Calibration, predictive: pd.DataFrame) -> pd.DataFra
     return pd.DataFrame(rows)
 
 
+LOW_ESS_SHARE = 0.1  # below this share of the population, the last generation's weights are called degenerate
+
+
+def weight_warning(generations: pd.DataFrame) -> str | None:
+    """A warning when the last generation's effective sample size is under 10% of its particles, else None.
+
+    Importance weights can pile onto a few particles (a proposal kernel too narrow for the posterior's
+    shape); the medians, the calibrated scenario and the predictive draws then rest on those few.
+    """
+    last = generations.iloc[-1]
+    if last["ess"] >= LOW_ESS_SHARE * last["particles"]:
+        return None
+    others = generations["ess"].iloc[:-1]
+    best = (f"; generation {int(others.idxmax()) + 1} had {others.max():.0f}" if len(others) else "")
+    return (f"**Warning: degenerate weights.** The last generation's effective sample size is {last['ess']:.1f} of "
+            f"{int(last['particles'])} particles (under {LOW_ESS_SHARE:.0%}{best}): its medians, `calibrated.yaml` "
+            "and the posterior-predictive draws rest on a few particles. Read the generations table and the "
+            "pairwise plot before using them; more particles or another generation may help.")
+
+
 def report_text(calibration, folder, posterior, summary, generations, predictive, calibrated, made, reach) -> str:
     done, planned = len(generations), calibration.generations
     status = "finished" if planned is None or done >= planned else f"**partial**: {done} of {planned} generations stored"
@@ -129,6 +152,7 @@ def report_text(calibration, folder, posterior, summary, generations, predictive
         f"(epsilon {generations['epsilon'].iloc[-1]:.4g}, {int(generations['samples'].sum())} simulations in all, "
         f"sampling wall time {wall / 60:.1f} min, the sum of the generations' own times, over {len(sessions)} "
         f"session(s){f', {killed} of them interrupted without a record of its end' if killed else ''}).",
+        *(["", warning] if (warning := weight_warning(generations)) else []),
         "",
         "## What was calibrated, against what",
         "",
