@@ -17,6 +17,8 @@ candidate or user of every day.
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import numpy as np
 from numba import njit
 from scipy.special import pdtr
@@ -49,7 +51,7 @@ class PoissonTable:
         k = np.arange(start[-1]) - np.repeat(start[:-1], sizes)
         cdf = pdtr(k, np.repeat(distinct, sizes))
         cdf[start[1:] - 1] = 1.0  # the tail beyond `top` joins the last entry
-        ends = start[:-1] + np.array([np.argmax(cdf[a:b] >= 1.0) for a, b in zip(start[:-1], start[1:])]) + 1
+        ends = start[:-1] + np.array([np.argmax(cdf[a:b] >= 1.0) for a, b in pairwise(start)]) + 1
         keep = np.concatenate([np.arange(a, b) for a, b in zip(start[:-1], ends)])
         self.cdf, self.start = cdf[keep], np.concatenate(([0], np.cumsum(ends - start[:-1])))
         self.guide = guide_table(self.cdf, self.start)
