@@ -264,6 +264,7 @@ def error_line(capsys) -> str:
         ({"population": 1}, "population: must be between 2 and 1000000 (got 1)"),
         ({"overrides": {"seed": 3}}, "overrides.seed: a run setting"),
         ({"epsilon": 3}, "epsilon: unknown key"),
+        ({"transition": "gaussian"}, "transition"),
     ],
 )
 def test_bad_calibration_files_stop_with_one_line_and_status_2(tmp_path, capsys, changes, expected):
@@ -359,3 +360,22 @@ def test_degenerate_weights_are_flagged_and_healthy_ones_are_not():
     degenerate = healthy.assign(ess=[138.0, 2.2])
     text = weight_warning(degenerate)
     assert text is not None and "2.2 of 200 particles" in text and "generation 1 had 138" in text
+
+
+def test_the_transition_key_picks_the_perturbation_kernel_and_enters_the_fingerprint(tmp_path):
+    import pyabc
+
+    from sim.calibration.engine import build_abc
+
+    folders = [tmp_path / name for name in "abc"]
+    for folder in folders:
+        folder.mkdir()
+    plain = load_calibration(write(folders[0], transition="normal"))
+    unset = load_calibration(write(folders[1]))
+    local = load_calibration(write(folders[2], transition="local"))
+    assert unset.transition == "normal" and plain.fingerprint() == unset.fingerprint()  # old folders still match
+    assert local.fingerprint() != plain.fingerprint()  # a stored normal-kernel run is not continued with another
+    for calibration, kind in ((plain, pyabc.MultivariateNormalTransition), (local, pyabc.LocalTransition)):
+        abc = build_abc(calibration.priors, calibration.bands, lambda p: {}, 10, None,
+                        transition=calibration.transition)  # fmt: skip
+        assert type(abc.transitions[0]) is kind

@@ -15,12 +15,15 @@ The engine is pyabc's `ABCSMC`; nothing of the SMC is written here.
   stops after ``generations`` or when epsilon reaches ``min_epsilon``; once
   half the particles are inside every band epsilon is 0 and ABC is exact
   rejection on the bands.
-- Perturbation: pyabc's `LocalTransition` (a multivariate normal around
-  each particle with the covariance of its nearest quarter of the
-  population), which follows a curved or ridge-shaped posterior. The global
-  kernel (pyabc's default, one covariance for all) piled the weights of
-  facebook_2013's last generation onto one particle (effective sample size
-  2.2 of 200); the local one kept 147 (docs/calibration.md).
+- Perturbation (the calibration file's ``transition``): ``normal``, pyabc's
+  default multivariate normal kernel (one covariance for all particles,
+  Silverman's bandwidth), or ``local``, pyabc's `LocalTransition` (each
+  particle's kernel from the covariance of its nearest quarter of the
+  population), which follows a curved or ridge-shaped posterior. With
+  ``normal`` the weights of facebook_2013's last generation piled onto one
+  particle (effective sample size 2.2 of 200); with ``local`` it kept 147
+  (docs/calibration.md). On a one-parameter toy the local kernel is the
+  noisier of the two, so ``normal`` stays the default.
 - Sampling: `StaticSampler` (per-slot seeds, static scheduling), so the
   posterior does not depend on the worker count.
 - Resume: the history is ``OUT/history.db``; a stored run is continued
@@ -46,6 +49,10 @@ from sim.calibration.spec import Prior
 ABC_ID = 1  # one ABC run per history.db
 ALPHA = 0.5  # epsilon quantile: the weighted median of the last generation's distances
 LOCAL_FRACTION = 0.25  # share of the population whose covariance shapes each particle's perturbation kernel
+TRANSITIONS = {
+    "normal": lambda: pyabc.MultivariateNormalTransition(),
+    "local": lambda: pyabc.LocalTransition(k_fraction=LOCAL_FRACTION),
+}
 
 
 def internal_name(prior: Prior) -> str:
@@ -102,7 +109,7 @@ def observed(bands: list[Band]) -> dict[str, float]:
 
 
 def build_abc(priors: list[Prior], bands: list[Band], simulate: Callable, population: int, sampler: StaticSampler,
-              resume: bool = False) -> pyabc.ABCSMC:  # fmt: skip
+              resume: bool = False, transition: str = "normal") -> pyabc.ABCSMC:  # fmt: skip
     """The ABCSMC object; on ``resume`` the first epsilon is the stored last generation's weighted median.
 
     (pyabc applies ``initial_epsilon`` to the first generation of every ``run()``; infinity there would
@@ -114,7 +121,7 @@ def build_abc(priors: list[Prior], bands: list[Band], simulate: Callable, popula
         parameter_priors=prior_distribution(priors),
         distance_function=BandDistance(bands),
         population_size=population,
-        transitions=pyabc.LocalTransition(k_fraction=LOCAL_FRACTION),
+        transitions=TRANSITIONS[transition](),
         eps=pyabc.QuantileEpsilon(initial_epsilon=initial, alpha=ALPHA, weighted=True),
         sampler=sampler,
     )
@@ -206,13 +213,14 @@ def run_abc(
     seed: int,
     map_: Callable = serial_map,
     progress: Progress | None = None,
+    transition: str = "normal",
 ) -> pyabc.History:
     """Run (or continue) ABC-SMC until ``generations`` are stored or epsilon <= ``min_epsilon``."""
     progress = progress or Progress(generations, quiet=True)
     sampler = StaticSampler(map_, seed, on_progress=progress.on_progress)
     sampler.on_generation = progress.on_generation
     done = stored_generations(db)
-    abc = build_abc(priors, bands, simulate, population, sampler, resume=done > 0)
+    abc = build_abc(priors, bands, simulate, population, sampler, resume=done > 0, transition=transition)
     progress.abc = abc
     if done > 0:
         abc.load(db_url(db), ABC_ID)

@@ -51,7 +51,8 @@ def run_calibration(calibration: Calibration, out: Path, workers: int | None = N
     with dask_map(workers, scheduler, folder.scratch) as (map_, used):
         try:
             run_abc(calibration.priors, calibration.bands, simulate, folder.history, calibration.population,
-                    calibration.generations, calibration.min_epsilon, calibration.seed, map_, progress)  # fmt: skip
+                    calibration.generations, calibration.min_epsilon, calibration.seed, map_, progress,
+                    transition=calibration.transition)  # fmt: skip
         finally:
             record_session(folder, calibration, before, started, clock, used, scheduler, provenance)
         if report:

@@ -19,7 +19,7 @@ import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -61,6 +61,9 @@ class CalibrationFile(BaseModel):
     min_epsilon: Real | None = Field(None, ge=0.0, description="stop when epsilon falls to this")
     replications: Count = Field(1, ge=1, le=1000, description="model runs per particle, averaged")
     seed: Count = Field(0, ge=0, le=2**63 - 1, description="seed of the sampler and of every run")
+    transition: Literal["normal", "local"] = Field(
+        "normal", description="perturbation kernel: 'normal' (one covariance) or 'local' (per-particle covariances)"
+    )
     predictive_draws: Count = Field(40, ge=2, le=10_000, description="posterior-predictive duel runs in the report")
     base: dict[str, Any] | None = Field(None, description="resolved base configuration (written in OUT)")
     bands: list[dict[str, Any]] | None = Field(None, description="resolved facts (written in OUT)")
@@ -104,6 +107,7 @@ class Calibration:
     seed: int
     base: dict[str, Any]
     predictive_draws: int = 40
+    transition: str = "normal"
     description: str = ""
     scenario: str | None = None
     overrides: dict[str, Any] = field(default_factory=dict)
@@ -129,6 +133,7 @@ class Calibration:
             "min_epsilon": self.min_epsilon,
             "replications": self.replications,
             "seed": self.seed,
+            "transition": self.transition,
             "predictive_draws": self.predictive_draws,
             "base": self.base,
             "bands": [b.as_dict() for b in self.bands],
@@ -147,6 +152,8 @@ def fingerprinted(resolved: dict[str, Any]) -> dict[str, Any]:
     """
     skip = ("description", "scenario", "facts", "predictive_draws", "generations", "min_epsilon")
     out = {k: v for k, v in resolved.items() if k not in skip}
+    if out.get("transition", "normal") == "normal":
+        out.pop("transition", None)  # the default kernel: folders written before the key existed still match
     out["bands"] = [{k: b[k] for k in ("id", "low", "high")} for b in resolved.get("bands") or []]
     return out
 
@@ -199,7 +206,7 @@ def calibration_from_dict(raw: dict[str, Any], source: str) -> Calibration:
         name=spec.name, description=spec.description, priors=priors, bands=bands, population=spec.population,
         generations=spec.generations, min_epsilon=spec.min_epsilon, replications=spec.replications, seed=spec.seed,
         base=base, predictive_draws=spec.predictive_draws, scenario=scenario, overrides=dict(spec.overrides),
-        facts=spec.facts, source=source,
+        facts=spec.facts, source=source, transition=spec.transition,
     )  # fmt: skip
 
 
