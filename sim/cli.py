@@ -365,6 +365,35 @@ def main(argv: list[str] | None = None) -> int:
         print_error(err)
         return EXIT_FAULT
     except KeyboardInterrupt as err:
-        how = "terminated (SIGTERM)" if isinstance(err, Terminated) else "interrupted"
-        print(f"{how}: no results folder was written", file=sys.stderr)
-        return EXIT_TERMINATED if isinstance(err, Terminated) else EXIT_INTERRUPTED
+        return report_interrupt(err, "no results folder was written")
+    except SystemError as err:  # a Ctrl-C wrapped by a compiled kernel; subcommands missed it too
+        interrupt = wrapped_interrupt(err)
+        if interrupt is None:
+            raise
+        sub = bool(argv) and argv[0] in SUBCOMMANDS
+        return report_interrupt(interrupt, "what was finished is kept; run the same command again to resume"
+                                if sub else "no results folder was written")  # fmt: skip
+
+
+def report_interrupt(err: KeyboardInterrupt, what: str) -> int:
+    """One line for Ctrl-C or SIGTERM; the exit status that says which."""
+    how = "terminated (SIGTERM)" if isinstance(err, Terminated) else "interrupted"
+    print(f"{how}: {what}", file=sys.stderr)
+    return EXIT_TERMINATED if isinstance(err, Terminated) else EXIT_INTERRUPTED
+
+
+def wrapped_interrupt(err: BaseException | None) -> KeyboardInterrupt | None:
+    """The Ctrl-C (or SIGTERM) behind an error that wraps it, if any.
+
+    A SIGINT that lands while a compiled kernel runs Python code (numba
+    unpickling a cached kernel's constants on its first call) comes back as
+    "SystemError: CPUDispatcher(...) returned a result with an exception
+    set", with the KeyboardInterrupt as its cause.
+    """
+    seen = set()
+    while err is not None and id(err) not in seen:
+        if isinstance(err, KeyboardInterrupt):
+            return err
+        seen.add(id(err))
+        err = err.__cause__ or err.__context__
+    return None

@@ -158,6 +158,31 @@ def test_failure_while_writing_leaves_no_folder(tiny, tmp_path, monkeypatch):
     assert not any(tmp_path.glob(".out*"))
 
 
+def test_ctrl_c_wrapped_by_a_compiled_kernel_is_an_interrupt_not_a_traceback(tiny, tmp_path, monkeypatch, capsys):
+    """A SIGINT while numba runs Python inside a compiled call (unpickling a cached kernel on its first
+    call, as in a fresh clone) surfaces as a SystemError caused by the KeyboardInterrupt."""
+    from sim.model import market
+
+    def interrupted_in_a_kernel(*args, **kwargs):
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt as ki:
+            raise SystemError("CPUDispatcher(<function _assemble>) returned a result with an exception set") from ki
+
+    monkeypatch.setattr(market.fd, "assemble", interrupted_in_a_kernel)
+    out = tmp_path / "out"
+    assert run_cli(tiny, "--out", out, "--quiet", "--workers", "1") == 130
+    assert capsys.readouterr().err.strip().splitlines()[-1] == "interrupted: no results folder was written"
+    assert not out.exists()
+
+    def plain_system_error(*args, **kwargs):
+        raise SystemError("not an interrupt")
+
+    monkeypatch.setattr(market.fd, "assemble", plain_system_error)
+    with pytest.raises(SystemError, match="not an interrupt"):  # other SystemErrors are not swallowed
+        run_cli(tiny, "--out", out, "--quiet", "--workers", "1")
+
+
 @pytest.mark.parametrize("workers", ["1", "2"])
 def test_ctrl_c_during_replications_leaves_no_folder(tmp_path, workers):
     scenario = tmp_path / "slow.yaml"
