@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+import scipy.sparse as sp
 
 from sim.model import kernels
 from sim.model import mechanics as mx
@@ -63,6 +64,30 @@ def test_transpose_and_row_sort_match_scipy():
     assert np.all(np.diff(reads.indices.reshape(-1, 14), axis=1) > 0)  # rows sorted, no repeats
     assert np.array_equal(contacts.audience.toarray(), reads.T.toarray())
     assert contacts.reads.indices.dtype == np.int32 and contacts.audience.indices.dtype == np.int32
+
+
+@pytest.mark.parametrize("shift", [-1, 0, 2, 5])
+def test_blocked_transpose_matches_scipy_with_uneven_rows_and_blocks(shift):
+    # rows of 0 to 40 entries, n not a multiple of the block size: every block boundary case
+    rng = np.random.default_rng(shift + 10)
+    n = 203
+    rows = [np.sort(rng.choice(n, size=rng.integers(0, 41), replace=False)) for _ in range(n)]
+    indptr = np.concatenate(([0], np.cumsum([r.size for r in rows]))).astype(np.int32)
+    indices = np.concatenate(rows).astype(np.int32)
+    expected = sp.csr_array((np.ones(indices.size), indices, indptr), shape=(n, n)).T.tocsr()
+    expected.sort_indices()
+    t_indptr, t_indices = kernels.transpose_csr(indptr, indices, n, shift)
+    assert np.array_equal(t_indptr, expected.indptr) and np.array_equal(t_indices, expected.indices)
+
+
+def test_moore_table_matches_the_offsets_on_the_torus():
+    width, height = 5, 3
+    table = moore_neighbours(width, height)
+    for i in range(width * height):
+        x, y = divmod(i, height)
+        expected = [(x + dx) % width * height + (y + dy) % height for dx, dy in [
+            (-1, -1), (-1, 0), (-1, 1), (0, -1), (0, 1), (1, -1), (1, 0), (1, 1)]]
+        assert table[i].tolist() == expected
 
 
 def test_weak_ties_survive_an_exhausted_spare_pool():

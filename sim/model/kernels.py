@@ -270,6 +270,15 @@ def spread_merged(sharers, items, indptr, indices, n_users):
 
 
 @njit(cache=True)
+def moore_table(width, height, offsets, out):
+    """Row i of ``out``: user i's torus neighbours at the (dx, dy) ``offsets``, as user indices."""
+    for i in range(width * height):
+        x, y = i // height, i % height
+        for k in range(offsets.shape[0]):
+            out[i, k] = (x + offsets[k, 0]) % width * height + (y + offsets[k, 1]) % height
+
+
+@njit(cache=True)
 def fix_weak_ties(ties, width, height, spare):
     """Replace every invalid weak tie (self, Moore neighbour, repeat) in place, row by row.
 
@@ -302,19 +311,52 @@ def fix_weak_ties(ties, width, height, spare):
 
 
 @njit(cache=True)
-def transpose_csr(indptr, indices, n):
-    """The CSR of the transposed n x n pattern (rows sorted), without a dense or COO transient."""
-    counts = np.zeros(n + 1, np.int64)
-    for q in range(indices.shape[0]):
-        counts[indices[q] + 1] += 1
-    t_indptr = np.cumsum(counts)
-    t_indices = np.empty(indices.shape[0], indices.dtype)
-    fill = t_indptr[:-1].copy()
-    for i in range(n):  # rows in order, so each transposed row comes out sorted
+def transpose_csr(indptr, indices, n, shift=-1):
+    """The CSR of the transposed n x n pattern (rows sorted), without a dense or COO transient.
+
+    A scatter straight into the transposed rows misses the cache on almost
+    every entry in large worlds. So the entries are first partitioned into
+    blocks of 2**shift transposed rows (streaming writes: each entry's
+    source row, and its target row within the block as 16 bits), then each
+    block is scattered into its own rows, which fit in cache. Rows are
+    visited in order in both passes, so each transposed row comes out
+    sorted. ``shift`` < 0 picks blocks of about 2**18 entries.
+    """
+    m = indices.shape[0]
+    if shift < 0:
+        shift = 0
+        while shift < 16 and (np.int64(1) << (shift + 1)) * m <= (np.int64(1) << 18) * max(n, 1):
+            shift += 1
+    n_blocks = (n >> shift) + 1
+    block_ptr = np.zeros(n_blocks + 1, np.int64)
+    for q in range(m):
+        block_ptr[(indices[q] >> shift) + 1] += 1
+    for b in range(n_blocks):
+        block_ptr[b + 1] += block_ptr[b]
+    source = np.empty(m, indices.dtype)
+    target = np.empty(m, np.uint16)  # row within the block
+    fill = block_ptr[:-1].copy()
+    low_bits = (1 << shift) - 1
+    for i in range(n):
         for q in range(indptr[i], indptr[i + 1]):
             j = indices[q]
-            t_indices[fill[j]] = i
-            fill[j] += 1
+            b = j >> shift
+            source[fill[b]] = i
+            target[fill[b]] = j & low_bits
+            fill[b] += 1
+    t_indptr = np.zeros(n + 1, np.int64)
+    for b in range(n_blocks):
+        for q in range(block_ptr[b], block_ptr[b + 1]):
+            t_indptr[(b << shift) + target[q] + 1] += 1
+    for j in range(n):
+        t_indptr[j + 1] += t_indptr[j]
+    t_indices = np.empty(m, indices.dtype)
+    row_fill = t_indptr[:-1].copy()
+    for b in range(n_blocks):
+        for q in range(block_ptr[b], block_ptr[b + 1]):
+            j = (b << shift) + target[q]
+            t_indices[row_fill[j]] = source[q]
+            row_fill[j] += 1
     return t_indptr, t_indices
 
 

@@ -35,13 +35,15 @@ def index_of(x, y, height: int):
     return np.asarray(x) * height + np.asarray(y)
 
 
-def moore_neighbours(width: int, height: int) -> np.ndarray:
-    """The 8 torus Moore neighbours of every user, shape (N, 8), int32 (one column at a time)."""
-    x, y = np.divmod(np.arange(width * height, dtype=np.int32), np.int32(height))
-    table = np.empty((width * height, 8), dtype=np.int32)
-    for k, (dx, dy) in enumerate(MOORE_OFFSETS.tolist()):
-        table[:, k] = (x + dx) % width * height + (y + dy) % height
-    return table
+def moore_neighbours(width: int, height: int, out: np.ndarray | None = None) -> np.ndarray:
+    """The 8 torus Moore neighbours of every user, shape (N, 8), int32, in `MOORE_OFFSETS` order.
+
+    ``out``: an (N, 8) int32 array (or view) to write them into.
+    """
+    if out is None:
+        out = np.empty((width * height, 8), dtype=np.int32)
+    kernels.moore_table(width, height, MOORE_OFFSETS, out)
+    return out
 
 
 def draw_weak_ties(width: int, height: int, k: int, rng: np.random.Generator) -> np.ndarray:
@@ -128,9 +130,9 @@ def build_contacts(width: int, height: int, weak_ties: int, rng: np.random.Gener
     build needs little beyond the two index arrays themselves.
     """
     n = width * height
-    table = np.concatenate(
-        [moore_neighbours(width, height), draw_weak_ties(width, height, weak_ties, rng)], axis=1
-    )
+    table = np.empty((n, 8 + weak_ties), dtype=np.int32)
+    moore_neighbours(width, height, out=table[:, :8])
+    table[:, 8:] = draw_weak_ties(width, height, weak_ties, rng)
     per_user = table.shape[1]
     index_type = np.int32 if n * per_user < np.iinfo(np.int32).max else np.int64
     indptr = np.arange(0, n * per_user + 1, per_user, dtype=index_type)
