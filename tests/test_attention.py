@@ -8,7 +8,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from sim.model.attention import PoissonTable, inverse_transform, log_keys, sample_threshold, select_seen
+from sim.model.attention import (
+    PoissonTable, inverse_transform, log_keys, log_thresholds, sample_threshold, select_seen,
+)
 from tests.conftest import SMALL, RecordingModel, run
 
 
@@ -26,6 +28,17 @@ def test_threshold_is_the_attention_th_largest_background_key(bg, attention):
 def test_threshold_is_zero_when_background_fits_the_budget():
     tau = sample_threshold(np.array([0, 5, 30]), np.array([30, 5, 30]), np.random.default_rng(0))
     assert np.all(tau == 0)
+
+
+def test_log_thresholds_draw_for_the_given_users_in_their_order():
+    bg = np.array([50, 3, 80, 40, 0, 90])
+    attention = np.array([30, 30, 30, 30, 30, 10])
+    users = np.array([5, 2, 1, 3], np.int32)  # user 0 has no candidates, 4 has none either
+    got = log_thresholds(users, bg, attention, np.random.default_rng(8))
+    tau = sample_threshold(bg[users], attention[users], np.random.default_rng(8))
+    expected = np.full(6, -np.inf)
+    expected[users] = np.log(tau, out=np.full(4, -np.inf), where=tau > 0)
+    assert np.array_equal(got, expected) and np.isfinite(got[[5, 2, 3]]).all()
 
 
 def test_key_of_weight_w_beats_a_uniform_with_probability_w_over_w_plus_1():

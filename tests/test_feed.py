@@ -101,3 +101,6 @@ def test_ad_targets_are_the_chosen_positions_of_the_eligible_list_in_draw_order(
             expected = np.random.default_rng(k).choice(eligible, size=k, replace=False)
             positions = np.random.default_rng(k).choice(eligible.size, size=k, replace=False)
             assert fd.ad_targets(follows, hidden, f, positions).tolist() == expected.tolist()
+            scratch = np.full(500, -1, np.int32)  # as a model keeps it across days
+            assert fd.ad_targets(follows, hidden, f, positions, scratch).tolist() == expected.tolist()
+            assert (scratch == -1).all()  # left clean for the next call

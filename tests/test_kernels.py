@@ -13,7 +13,7 @@ from sim.model.attention import select_seen
 from sim.model.items import _merge_new_keys
 from sim.model.market import STATE_PARAMETERS, MarketModel
 from sim.model.network import build_contacts, draw_weak_ties, moore_neighbours
-from sim.model.records import DailyRecord
+from sim.model.records import DailyBlock, DailyRecord
 from tests.conftest import SMALL, run
 
 
@@ -222,6 +222,38 @@ def test_daily_record_grows_past_the_planned_horizon():
     assert record.column("reach").shape == (5, 3) and record.column("reach").dtype == np.int64
     assert record.column("reach")[:, 0].tolist() == [0, 1, 2, 3, 4]
     assert record.frame(["share"])["share"].tolist()[-3:] == [0.4, 0.4, 0.4]
+
+
+def test_daily_block_grows_and_gives_counts_back_as_integers():
+    record = DailyBlock(2, ("reach", "share"), integer=("reach",), width=(3,))
+    for day in range(5):
+        record.add(np.array([np.arange(3) + day, np.full(3, day / 10)]))
+    reach = record.column("reach")
+    assert reach.shape == (5, 3) and reach.dtype == np.int64 and reach[:, 2].tolist() == [2, 3, 4, 5, 6]
+    assert record.column("share").dtype == np.float64
+    assert record.frame(["share"])["share"].tolist()[-3:] == [0.4, 0.4, 0.4]
+
+
+def test_firm_day_counts_per_firm_and_guards_empty_denominators():
+    # firm 0: 3 delivered, 2 seen (one liked and commented, one deleted); firm 1: nothing at all
+    seen_firm = np.array([0, 0], np.int32)
+    positive, comment, critic = np.array([True, False]), np.array([True, False]), np.array([False, True])
+    shared, answered, deleted = np.array([True, False]), np.array([False, False]), np.array([False, True])
+    counts = np.zeros((11, 2))
+    counts[0, 0], counts[1, 0], counts[7, 0], counts[8, 0], counts[9, 0], counts[10] = 2, 2, 4, 2.0, 1.0, [3.0, 1.0]
+    day = kernels.firm_day(seen_firm, positive, comment, critic, shared, answered, deleted,
+                           np.array([0, 0, 0], np.int32), np.array([2, 4], np.int64), np.array([1], np.int64),
+                           counts, np.array([1.5, 0.0]), np.array([4, 0]), np.array([1, 0]), 10)
+    row = dict(zip(kernels.FIRM_DAY_COLUMNS, day))
+    assert row["impressions"].tolist() == [2, 0] and row["delivered"].tolist() == [3, 0]
+    assert row["likes"].tolist() == [1, 0] and row["negative_comments"].tolist() == [1, 0]
+    assert row["deletions"].tolist() == [1, 0] and row["shares"].tolist() == [1, 0]
+    assert row["new_follows"].tolist() == [2, 0] and row["unfollows"].tolist() == [0, 1]
+    assert row["attention_loss"].tolist() == [1 - 2 / 3, 0.0]
+    assert row["trust_followers"][0] == 0.5 and np.isnan(row["trust_followers"][1])
+    assert row["fatigue_followers"][0] == 0.25 and np.isnan(row["fatigue_followers"][1])
+    assert row["cost_per_reach"][0] == 0.75 and np.isnan(row["cost_per_reach"][1])
+    assert row["second_contact_rate"].tolist() == [0.25, 0.0] and row["trust_mean"].tolist() == [0.3, 0.1]
 
 
 def test_stepping_past_the_horizon_keeps_every_day():

@@ -98,12 +98,42 @@ def sample_threshold(bg: np.ndarray, attention: np.ndarray, rng: np.random.Gener
     bg = np.asarray(bg, dtype=np.int64)
     attention = np.asarray(attention, dtype=np.int64)
     tau = np.zeros(bg.shape, dtype=np.float64)
-    crowded = bg > attention
-    if crowded.any():
-        a = (bg[crowded] - attention[crowded] + 1).astype(np.float64)
-        b = attention[crowded].astype(np.float64)
+    crowded, a, b = threshold_parameters(np.arange(bg.shape[0]), bg, attention)
+    if crowded.size:
         tau[crowded] = rng.beta(a, b)
     return tau
+
+
+def log_thresholds(users: np.ndarray, bg: np.ndarray, attention: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """log tau for every user (`sample_threshold`, drawn for ``users`` only, in their order); -inf elsewhere.
+
+    The same draws as ``np.log(sample_threshold(bg[users], attention[users], rng))``
+    without gathering the users' arrays first: the model calls this every day.
+    """
+    log_tau = np.full(bg.shape[0], -np.inf)
+    crowded, a, b = threshold_parameters(users, bg, attention)
+    if crowded.size:
+        with np.errstate(divide="ignore"):  # a draw that underflows to 0 gives -inf, as tau = 0 does
+            log_tau[crowded] = np.log(rng.beta(a, b))
+    return log_tau
+
+
+@njit(cache=True)
+def threshold_parameters(users, bg, attention):
+    """Of ``users`` (in order), those with more background items than attention, and their Beta(a, b) parameters.
+
+    tau is the attention-th largest of bg uniforms: Beta(bg - attention + 1, attention).
+    """
+    crowded = np.empty(users.shape[0], np.int64)
+    a = np.empty(users.shape[0], np.float64)
+    b = np.empty(users.shape[0], np.float64)
+    k = 0
+    for i in range(users.shape[0]):
+        u = users[i]
+        if bg[u] > attention[u]:
+            crowded[k], a[k], b[k] = u, bg[u] - attention[u] + 1, attention[u]
+            k += 1
+    return crowded[:k], a[:k], b[:k]
 
 
 def log_keys(weights: np.ndarray, rng: np.random.Generator) -> np.ndarray:

@@ -142,27 +142,42 @@ def audiences(follows, ads_hidden):
     return follower_ptr, followers, n_eligible
 
 
-@njit(cache=True)
-def ad_targets(follows, ads_hidden, firm, positions):
+def ad_targets(follows, ads_hidden, firm, positions, scratch=None):
     """The users at ``positions`` (in the same order) of firm ``firm``'s eligible users, listed in user order.
 
     ``rng.choice(eligible, k, replace=False)`` is ``eligible[rng.choice(len(eligible), k, replace=False)]``,
     so drawing positions and mapping them here gives the same targets without the list.
+    ``scratch``: an int32 array of N entries, all -1 (and left so), that a
+    model keeps across days; one is made if not given.
+    """
+    if scratch is None:
+        scratch = np.full(follows.shape[0], -1, np.int32)
+    return _ad_targets(follows, ads_hidden, firm, positions, scratch)
+
+
+@njit(cache=True)
+def _ad_targets(follows, ads_hidden, firm, positions, draw_of):
+    """`ad_targets` in one pass over the users, with ``draw_of``: eligible rank -> index in ``positions``.
+
+    No sort, as a broadcaster's ads may target most users every day, and no
+    allocation of N entries per call, which costs page faults in large worlds.
     """
     k = positions.shape[0]
     out = np.empty(k, np.int32)
-    if k == 0:
-        return out
-    order = np.argsort(positions)
-    j = 0
+    for j in range(k):
+        draw_of[positions[j]] = j
+    found = 0
     rank = 0
     for u in range(follows.shape[0]):
+        if found == k:
+            break
         if follows[u, firm] or ads_hidden[u, firm]:
             continue
-        while j < k and positions[order[j]] == rank:
-            out[order[j]] = u
-            j += 1
-        if j == k:
-            break
+        j = draw_of[rank]
+        if j >= 0:
+            out[j] = u
+            found += 1
         rank += 1
+    for j in range(k):
+        draw_of[positions[j]] = -1
     return out

@@ -110,10 +110,9 @@ class ItemLog:
         """Drop share memory of items made before ``day``: they can never travel again."""
         if self._shared_keys.size == 0:
             return
-        dead = self.day < day
-        if not dead.any():
+        first_live = int(np.searchsorted(self.day, day))  # items are logged in day order
+        if first_live == 0:
             return
-        first_live = int(np.argmin(dead)) if not dead.all() else self.size
         self._shared_keys = self._shared_keys[self._shared_keys >= first_live * self.n_users]
 
     def cascades(self) -> dict[str, np.ndarray]:

@@ -23,6 +23,7 @@ from sim.model.mechanics import (
     PAID, REPLY_CHANNEL, SHARE, candidate_weight, drifted_trust, follow_probability, react,
     reaction_probabilities, unfollow_probability, updated_fatigue, updated_trust,
 )
+from sim.model.outputs import FIRM_COLUMNS
 
 # -- attention -----------------------------------------------------------------
 
@@ -199,15 +200,52 @@ def update_state(tally, slot, u_follow, u_unfollow, follows, trust, fatigue, ads
 # -- records ---------------------------------------------------------------------------
 
 
-@njit(cache=True)
-def per_firm_counts(firm, masks, n_firms):
-    """Row r: how many seen items of each firm have ``masks[r]`` set (row 0: all)."""
-    out = np.zeros((masks.shape[0] + 1, n_firms), np.int64)
-    for c in range(firm.shape[0]):
-        f = firm[c]
-        out[0, f] += 1
-        for r in range(masks.shape[0]):
-            out[r + 1, f] += masks[r, c]
+FIRM_DAY_COLUMNS = FIRM_COLUMNS[2:]  # the rows of `firm_day`, in this order
+FIRM_DAY_RATIOS = ("attention_loss", "trust_mean", "trust_followers", "fatigue_followers", "spend",
+                   "cost_per_reach", "second_contact_rate")  # the rest are counts
+
+
+@njit(cache=True, error_model="numpy")
+def firm_day(seen_firm, positive, comment, critic, shared, answered, deleted, feed_firm, joiners, leaving,
+             counts, spend, ever_reached, reached_twice, n_users):
+    """The firms' outputs of the day, one row per `FIRM_DAY_COLUMNS` entry and a column per firm.
+
+    ``counts``: as `update_state` fills it; ``ever_reached``/``reached_twice``:
+    per firm, users reached at least once / at least twice so far. Ratios
+    with a zero denominator: attention loss and second-contact rate 0, cost
+    per reach and the followers' means NaN.
+    """
+    n_firms = spend.shape[0]
+    out = np.zeros((len(FIRM_DAY_COLUMNS), n_firms))
+    for c in range(seen_firm.shape[0]):
+        f = seen_firm[c]
+        out[5, f] += 1
+        out[8, f] += positive[c]
+        out[9, f] += comment[c]
+        out[10, f] += critic[c]
+        out[11, f] += shared[c]
+        out[12, f] += answered[c]
+        out[13, f] += deleted[c]
+    for c in range(feed_firm.shape[0]):
+        out[6, feed_firm[c]] += 1
+    for j in range(joiners.shape[0]):
+        out[15, joiners[j] % n_firms] += 1
+    for j in range(leaving.shape[0]):
+        out[16, leaving[j] % n_firms] += 1
+    for f in range(n_firms):
+        out[0, f] = counts[0, f]
+        for ch in range(4):
+            out[1 + ch, f] = counts[1 + ch, f]
+        delivered, impressions, reach, followers = out[6, f], out[5, f], counts[0, f], counts[7, f]
+        out[7, f] = 1.0 - impressions / delivered if delivered > 0 else 0.0
+        out[14, f] = followers
+        out[17, f] = counts[10, f] / n_users
+        out[18, f] = counts[8, f] / followers
+        out[19, f] = counts[9, f] / followers
+        out[20, f] = spend[f]
+        out[21, f] = spend[f] / reach if reach > 0 else np.nan
+        out[22, f] = ever_reached[f]
+        out[23, f] = reached_twice[f] / ever_reached[f] if ever_reached[f] > 0 else 0.0
     return out
 
 

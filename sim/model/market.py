@@ -23,14 +23,14 @@ from mesa.discrete_space import OrthogonalMooreGrid
 
 from sim.model import feed as fd
 from sim.model import kernels
-from sim.model.attention import PoissonTable, log_keys, sample_threshold, select_seen
+from sim.model.attention import PoissonTable, log_keys, log_thresholds, select_seen
 from sim.model.firm import FIRM_FIELDS, Firm
 from sim.model.items import ItemLog
 from sim.model.mechanics import AD, PAID, POST, PROMO, REPLY, REPLY_CHANNEL, SHARE, VALUE
 from sim.model.network import build_contacts
 from sim.model.outputs import FIRM_COLUMNS, PLATFORM_COLUMNS, ValidationRecorder
 from sim.model.population import draw_population
-from sim.model.records import DailyRecord
+from sim.model.records import DailyBlock, DailyRecord
 from sim.scenario import ModelConfig, ScenarioError, validate_config
 
 GRID_CELL_LIMIT = 200 * 200  # worlds up to this size can be drawn on a Mesa grid
@@ -56,6 +56,8 @@ class Reactions:
 
 _AD_KIND = np.array([AD], dtype=np.int8)
 _NO_POSITIONS = np.empty(0, dtype=np.int64)
+_COUNT_COLUMNS = tuple(c for c in kernels.FIRM_DAY_COLUMNS if c not in kernels.FIRM_DAY_RATIOS)
+_COUNT_ROWS = tuple(kernels.FIRM_DAY_COLUMNS.index(c) for c in _COUNT_COLUMNS)  # whole numbers in `Firm.today`
 
 
 def _offsets(parts: list[np.ndarray]) -> np.ndarray:
@@ -107,9 +109,10 @@ class MarketModel(mesa.Model):
         self._reached_twice = np.zeros(n_firms, dtype=np.int64)
         self._touched_today = np.empty(0, dtype=np.int64)
         self._slot = np.full(self.n_users * n_firms, -1, np.int32)  # per-pair scratch of `kernels.tally_pairs`
+        self._draw_of = np.full(self.n_users, -1, np.int32)  # per-user scratch of `feed.ad_targets`
         self._state_parameters = np.array([getattr(config, name) for name in STATE_PARAMETERS], dtype=np.float64)
         self.platform_today: dict[str, float] = {}
-        self.firm_record = DailyRecord(config.steps, (n_firms,))
+        self.firm_record = DailyBlock(config.steps, kernels.FIRM_DAY_COLUMNS, _COUNT_COLUMNS, (n_firms,))
         self.platform_record = DailyRecord(config.steps)
         self.running = True
 
@@ -224,7 +227,7 @@ class MarketModel(mesa.Model):
             n_ads = firm.ad_count(int(n_eligible[f]), self.p.cost_ad)
             firm.today = {"ads_bought": n_ads, "posts": len(kinds)}
             positions = self.rng.choice(n_eligible[f], size=n_ads, replace=False) if n_ads else _NO_POSITIONS
-            targets.append(fd.ad_targets(self.users.follows, self.users.ads_hidden, f, positions))
+            targets.append(fd.ad_targets(self.users.follows, self.users.ads_hidden, f, positions, self._draw_of))
             if n_ads:
                 ad_item[f] = self.items.add(f, _AD_KIND, day)[0]
                 self.recorder.on_publish(ad_item[f : f + 1], n_ads)
@@ -251,10 +254,7 @@ class MarketModel(mesa.Model):
                 self._type_weight, users.flat("trust"), feed.user, feed.firm, feed.channel, feed.kind,
                 feed.social, n_firms,
             )
-        with_items = kernels.distinct_users(feed.user, self.n_users)
-        log_tau = np.full(self.n_users, -np.inf)
-        tau = sample_threshold(background[with_items], users.attention[with_items], self.rng)
-        log_tau[with_items] = np.log(tau, out=np.full_like(tau, -np.inf), where=tau > 0)
+        log_tau = log_thresholds(kernels.distinct_users(feed.user, self.n_users), background, users.attention, self.rng)
         seen = select_seen(feed.user, log_keys(weights, self.rng), log_tau, users.attention)
         return seen, background
 
@@ -318,52 +318,17 @@ class MarketModel(mesa.Model):
     # -- records -------------------------------------------------------------
 
     def record_firms(self, feed, seen, r: Reactions, pairs, joiners, leaving) -> None:
-        """Record the day's per-firm outputs and fill each firm's ``today`` with them."""
-        n_firms, counts = len(self.firms), self._firm_counts
-        on_seen = kernels.per_firm_counts(
-            seen.firm, np.stack([r.positive, r.comment, r.critic, r.shared, r.answered, r.deleted]), n_firms
+        """Record the day's per-firm outputs (`kernels.firm_day`) and fill each firm's ``today`` with them."""
+        day = kernels.firm_day(
+            seen.firm, r.positive, r.comment, r.critic, r.shared, r.answered, r.deleted, feed.firm, joiners, leaving,
+            self._firm_counts, np.array([firm.spent_today for firm in self.firms]), self._ever_reached,
+            self._reached_twice, self.n_users,
         )
-        followers = counts[7].astype(np.int64)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            trust_followers = counts[8] / followers
-            fatigue_followers = counts[9] / followers
-        delivered = np.bincount(feed.firm, minlength=n_firms)
-        reach = counts[0].astype(np.int64)
-        spend = np.array([firm.spent_today for firm in self.firms])
-        with np.errstate(invalid="ignore", divide="ignore"):
-            attention_loss = np.where(delivered > 0, 1.0 - on_seen[0] / np.maximum(delivered, 1), 0.0)
-            cost_per_reach = np.where(reach > 0, spend / np.maximum(reach, 1), np.nan)
-            second = np.where(self._ever_reached > 0, self._reached_twice / np.maximum(self._ever_reached, 1), 0.0)
-        columns = {
-            "reach": reach,
-            "organic_reach": counts[1 + POST].astype(np.int64),
-            "paid_reach": counts[1 + PAID].astype(np.int64),
-            "earned_reach": counts[1 + SHARE].astype(np.int64),
-            "reply_reach": counts[1 + REPLY_CHANNEL].astype(np.int64),
-            "impressions": on_seen[0],
-            "delivered": delivered,
-            "attention_loss": attention_loss,
-            "likes": on_seen[1],
-            "comments": on_seen[2],
-            "negative_comments": on_seen[3],
-            "shares": on_seen[4],
-            "replies_sent": on_seen[5],
-            "deletions": on_seen[6],
-            "followers": followers,
-            "new_follows": np.bincount(joiners % n_firms, minlength=n_firms),
-            "unfollows": np.bincount(leaving % n_firms, minlength=n_firms),
-            "trust_mean": counts[10] / self.n_users,
-            "trust_followers": trust_followers,
-            "fatigue_followers": fatigue_followers,
-            "spend": spend,
-            "cost_per_reach": cost_per_reach,
-            "cumulative_reach": self._ever_reached.copy(),
-            "second_contact_rate": second,
-        }
-        self.firm_record.add(columns)
-        rows = zip(*(values.tolist() for values in columns.values()))
-        for firm, row in zip(self.firms, rows):
-            firm.today.update(zip(columns, row))
+        self.firm_record.add(day)
+        for firm, values in zip(self.firms, day.T.tolist()):
+            for i in _COUNT_ROWS:
+                values[i] = int(values[i])
+            firm.today.update(zip(kernels.FIRM_DAY_COLUMNS, values))
 
     def record_platform(self, feed: fd.Candidates, seen: fd.Candidates, background: np.ndarray) -> None:
         """Attention used and overload, for the whole platform."""
@@ -404,7 +369,7 @@ class MarketModel(mesa.Model):
     def firm_table(self) -> pd.DataFrame:
         """Per firm and day, one row each: the tidy output table."""
         days, n_firms = self.firm_record.days, len(self.firms)
-        table = self.firm_record.frame(FIRM_COLUMNS[2:])
+        table = self.firm_record.frame(kernels.FIRM_DAY_COLUMNS)
         table.insert(0, "firm", np.tile(np.array([firm.name for firm in self.firms], dtype=object), days))
         table.insert(0, "step", np.repeat(np.arange(1, days + 1), n_firms))
         return table

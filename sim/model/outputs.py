@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from numba import njit
 
 FIRM_COLUMNS = (
     "step", "firm", "reach", "organic_reach", "paid_reach", "earned_reach", "reply_reach",
@@ -164,18 +165,12 @@ class ValidationRecorder:
 
     def on_seen(self, item: np.ndarray, direct: np.ndarray, positive: np.ndarray, comment: np.ndarray) -> None:
         """Seen candidates (replies, item -1, are skipped) and their reactions."""
-        keep = item >= 0
-        item, direct, positive, comment = item[keep], direct[keep], positive[keep], comment[keep]
         if item.size == 0:
             return
-        n = int(item.max()) + 1
-        self._fit(n)
-        for name, mask in (
-            ("seen", None), ("likes", positive), ("comments", comment),
-            ("direct_seen", direct), ("direct_positive", direct & positive),
-        ):  # fmt: skip
-            ids = item if mask is None else item[mask]
-            self._counts[name][:n] += np.bincount(ids, minlength=n)
+        self._fit(int(item.max()) + 1)
+        c = self._counts
+        _count_seen(item, direct, positive, comment, c["seen"], c["likes"], c["comments"], c["direct_seen"],
+                    c["direct_positive"])  # fmt: skip
 
     def on_follow_change(self, step: int, pairs: np.ndarray, event: str) -> None:
         """(user * F + firm) pairs that started or stopped following on ``step``."""
@@ -204,3 +199,17 @@ class ValidationRecorder:
                 "event": np.asarray(FOLLOW_EVENTS, dtype=object)[codes],
             }
         )
+
+
+@njit(cache=True)
+def _count_seen(item, direct, positive, comment, seen, likes, comments, direct_seen, direct_positive):
+    """Add each seen candidate with an item (not a reply, -1) to its item's counters."""
+    for c in range(item.shape[0]):
+        i = item[c]
+        if i < 0:
+            continue
+        seen[i] += 1
+        likes[i] += positive[c]
+        comments[i] += comment[c]
+        direct_seen[i] += direct[c]
+        direct_positive[i] += direct[c] and positive[c]
