@@ -160,7 +160,7 @@ def test_tally_and_update_state_match_a_numpy_reference():
     answers_critic = (channel == 3) & (rng.random(n) < 0.5)
     model.users.fatigue[:] = rng.random(model.users.fatigue.shape) * 0.5  # some above the threshold
     touched, tally = kernels.tally_pairs(pair, channel, kind, positive, negative, deleted, answers_critic,
-                                         model._load, model._slot)
+                                         model._load, model._scratch.slot)
     u = rng.random((2, touched.size))
     expected, joiners, leaving, pairs = update_reference(
         model, pair, channel, kind, positive, negative, deleted, answers_critic, u)
@@ -168,14 +168,14 @@ def test_tally_and_update_state_match_a_numpy_reference():
     counts = np.zeros((11, n_firms))
     users = model.users
     got_join, got_leave = kernels.update_state(
-        tally, model._slot, u[0], u[1], users.flat("follows"), users.flat("trust"), users.flat("fatigue"),
+        tally, model._scratch.slot, u[0], u[1], users.flat("follows"), users.flat("trust"), users.flat("fatigue"),
         users.flat("ads_hidden"), users.flat("days_reached"), n_firms,
         np.array([getattr(model.p, name) for name in STATE_PARAMETERS]), counts)
     for name, values in expected.items():
         assert np.allclose(users.flat(name), values, rtol=0, atol=1e-12), name
     assert np.array_equal(np.sort(got_join), joiners) and np.array_equal(np.sort(got_leave), leaving)
     assert joiners.size > 0 and leaving.size > 0
-    assert (model._slot == -1).all()  # the scratch is clean for tomorrow
+    assert (model._scratch.slot == -1).all()  # the scratch is clean for tomorrow
     assert counts[0].tolist() == np.bincount(pairs % n_firms, minlength=n_firms).tolist()
     assert counts[7].tolist() == users.follows.sum(axis=0).tolist()
     assert counts[10] == pytest.approx(users.trust.sum(axis=0))
@@ -278,3 +278,41 @@ def test_tables_exist_before_the_first_day():
     assert len(model.firm_table()) == 0 and list(model.firm_table().columns)[:3] == ["step", "firm", "reach"]
     assert len(model.platform_table()) == 0
 
+
+
+def test_the_days_scratch_arrays_are_neutral_again_after_every_day():
+    # a missed reset would leak one day's marks and counts into the next day's selection and totals
+    model = MarketModel(seed=6, width=20, height=20, steps=6)
+    for _ in range(6):
+        model.step()
+        s = model._scratch
+        assert (s.slot == -1).all() and (s.draw_of == -1).all() and not s.mark.any()
+        assert (s.select[0] == 0).all() and (s.select[1] == -1).all()
+        assert not s.offered.any() and not s.took.any()
+
+
+def test_kernels_give_the_same_answers_with_reused_dirty_buffers_as_with_fresh_ones():
+    rng = np.random.default_rng(12)
+    n_users, n = 50, 400
+    user = rng.integers(0, n_users, n).astype(np.int32)
+    log_key, log_tau = np.log(rng.random(n)), np.log(rng.random(n_users) * 0.5)
+    attention = rng.integers(1, 5, n_users)
+    scratch = (np.zeros(n_users, np.int64), np.full(n_users, -1, np.int64))
+    assert np.array_equal(select_seen(user, log_key, log_tau, attention, scratch),
+                          select_seen(user, log_key, log_tau, attention))
+    seen_user = user[: n // 2]
+    background = rng.integers(0, 8, n_users)
+    offered, took = np.zeros(n_users, np.int32), np.zeros(n_users, np.int32)
+    assert kernels.attention_totals(user, seen_user, background, attention, offered, took) == \
+        kernels.attention_totals(user, seen_user, background, attention)
+    assert not offered.any() and not took.any()
+    pair = rng.integers(0, 2 * n_users, n)
+    channel, kind = rng.integers(0, 4, n).astype(np.int8), rng.integers(0, 4, n).astype(np.int8)
+    flags = [rng.random(n) < 0.3 for _ in range(4)]
+    load = rng.random((4, 4))
+    slot = np.full(2 * n_users, -1, np.int32)
+    dirty = np.full((n + 7, 8), np.nan)  # yesterday's rows: each must be cleared when first used
+    touched, tally = kernels.tally_pairs(pair, channel, kind, *flags, load, slot, dirty)
+    slot_fresh = np.full(2 * n_users, -1, np.int32)
+    touched_fresh, tally_fresh = kernels.tally_pairs(pair, channel, kind, *flags, load, slot_fresh)
+    assert np.array_equal(touched, touched_fresh) and np.array_equal(tally, tally_fresh)

@@ -44,6 +44,7 @@ class PoissonTable:
         distinct, row = np.unique(rates, return_inverse=True)
         top = np.ceil(distinct + 12.0 * np.sqrt(distinct) + 30.0).astype(np.int64)  # beyond: mass < 1e-20
         self.fallback = int((top + 1).sum()) > TABLE_LIMIT
+        self._uniform: np.ndarray | None = None  # the uniforms of a draw, reused
         if self.fallback:
             return
         self.row = row.astype(np.int32)
@@ -57,11 +58,20 @@ class PoissonTable:
         self.cdf, self.start = cdf[keep], np.concatenate(([0], np.cumsum(ends - start[:-1])))
         self.guide = guide_table(self.cdf, self.start)
 
-    def draw(self, rng: np.random.Generator) -> np.ndarray:
-        """One count per rate, from one uniform each (numpy's sampler if the tables would be too large)."""
+    def draw(self, rng: np.random.Generator, out: np.ndarray | None = None) -> np.ndarray:
+        """One count per rate, from one uniform each (numpy's sampler if the tables would be too large).
+
+        ``out``: an int64 array to write the counts into, which a model reuses
+        every day (a large world then takes no fresh memory for them).
+        """
         if self.fallback:
             return rng.poisson(self.rates)
-        return inverse_transform(rng.random(self.row.shape[0]), self.row, self.cdf, self.start, self.guide)
+        if self._uniform is None:
+            self._uniform = np.empty(self.row.shape[0])
+        if out is None:
+            out = np.empty(self.row.shape[0], np.int64)
+        rng.random(out=self._uniform)  # the same numbers as rng.random(n)
+        return inverse_transform(self._uniform, self.row, self.cdf, self.start, self.guide, out)
 
 
 @njit(cache=True)
@@ -78,10 +88,15 @@ def guide_table(cdf, start):
     return guide
 
 
+def inverse_transform(u, row, cdf, start, guide, out=None):
+    """For each i, the smallest k with CDF_row[i](k) > u[i]: a draw from row[i]'s distribution (into ``out``)."""
+    if out is None:
+        out = np.empty(u.shape[0], np.int64)
+    return _inverse_transform(u, row, cdf, start, guide, out)
+
+
 @njit(cache=True)
-def inverse_transform(u, row, cdf, start, guide):
-    """For each i, the smallest k with CDF_row[i](k) > u[i]: a draw from row[i]'s distribution."""
-    out = np.empty(u.shape[0], np.int64)
+def _inverse_transform(u, row, cdf, start, guide, out):
     for i in range(u.shape[0]):
         s = start[row[i]]
         k = guide[s + int(u[i] * (start[row[i] + 1] - s))]
@@ -104,13 +119,17 @@ def sample_threshold(bg: np.ndarray, attention: np.ndarray, rng: np.random.Gener
     return tau
 
 
-def log_thresholds(users: np.ndarray, bg: np.ndarray, attention: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+def log_thresholds(
+    users: np.ndarray, bg: np.ndarray, attention: np.ndarray, rng: np.random.Generator, out: np.ndarray | None = None
+) -> np.ndarray:
     """log tau for every user (`sample_threshold`, drawn for ``users`` only, in their order); -inf elsewhere.
 
     The same draws as ``np.log(sample_threshold(bg[users], attention[users], rng))``
-    without gathering the users' arrays first: the model calls this every day.
+    without gathering the users' arrays first: the model calls this every
+    day, with ``out`` (N floats) to write into.
     """
-    log_tau = np.full(bg.shape[0], -np.inf)
+    log_tau = np.empty(bg.shape[0]) if out is None else out
+    log_tau.fill(-np.inf)
     crowded, a, b = threshold_parameters(users, bg, attention)
     if crowded.size:
         with np.errstate(divide="ignore"):  # a draw that underflows to 0 gives -inf, as tau = 0 does
@@ -142,8 +161,7 @@ def log_keys(weights: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return np.log(u) / weights
 
 
-@njit(cache=True)
-def select_seen(user, log_key, log_tau, attention):
+def select_seen(user, log_key, log_tau, attention, scratch=None):
     """Boolean mask of the candidates each user sees.
 
     ``user``: the user of each candidate; ``log_key``: its log key;
@@ -152,24 +170,49 @@ def select_seen(user, log_key, log_tau, attention):
     threshold; of the passing ones, at most ``attention[user]`` with the
     largest keys are kept. One pass counts the passing candidates per user;
     only the users over budget are sorted.
+    ``scratch``: two int64 arrays of N entries, zero and -1 (and left so),
+    that a model keeps across days, so that a day's work and memory are
+    those of its candidates, not of all users; made if not given.
     """
+    if scratch is None:
+        scratch = (np.zeros(attention.shape[0], np.int64), np.full(attention.shape[0], -1, np.int64))
+    return _select_seen(user, log_key, log_tau, attention, scratch[0], scratch[1])
+
+
+@njit(cache=True)
+def _select_seen(user, log_key, log_tau, attention, count, start):
+    """`select_seen` with its per-user scratch: ``count`` (all 0) and ``start`` (all -1), both reset on return."""
     n = user.shape[0]
-    n_users = attention.shape[0]
     seen = np.zeros(n, np.bool_)
-    count = np.zeros(n_users, np.int64)
     for c in range(n):
         if log_key[c] > log_tau[user[c]]:
             seen[c] = True
             count[user[c]] += 1
-    start = np.full(n_users, -1, np.int64)  # where an over-budget user's candidates go
     total = 0
-    for c in range(n):
+    for c in range(n):  # where each over-budget user's passing candidates go, in candidate order
         u = user[c]
         if seen[c] and count[u] > attention[u] and start[u] < 0:
             start[u] = total
             total += count[u]
-    if total == 0:
-        return seen
+    if total > 0:
+        members = np.empty(total, np.int64)
+        for c in range(n):
+            u = user[c]
+            if seen[c] and start[u] >= 0:
+                members[start[u]] = c
+                start[u] += 1  # ends one past the user's group
+        for c in range(n):
+            u = user[c]
+            if start[u] < 0:
+                continue
+            group = members[start[u] - count[u] : start[u]]
+            order = np.argsort(-log_key[group], kind="mergesort")  # largest keys first
+            for j in range(attention[u], group.shape[0]):
+                seen[group[order[j]]] = False
+            start[u] = -1
+    for c in range(n):
+        count[user[c]] = 0
+    return seen
     fill = np.zeros(n_users, np.int64)
     members = np.empty(total, np.int64)
     for c in range(n):

@@ -120,26 +120,29 @@ def audiences(follows, ads_hidden):
     Returns (follower_ptr, followers, n_eligible) over an (N, F) ``follows``:
     firm f's followers are ``followers[follower_ptr[f]:follower_ptr[f + 1]]``.
     The eligible users themselves are listed only for the firms that buy ads
-    (`ad_targets`), so a day does not write N user ids per firm.
+    (`ad_targets`), so a day does not write N user ids per firm. Firm by
+    firm and without branches (every user is written, only followers
+    advance the cursor): follows are too random to predict.
     """
     n_users, n_firms = follows.shape
-    n_followers = np.zeros(n_firms + 1, np.int64)
+    follower_ptr = np.zeros(n_firms + 1, np.int64)
     n_eligible = np.zeros(n_firms, np.int64)
-    for u in range(n_users):
-        for f in range(n_firms):
-            if follows[u, f]:
-                n_followers[f + 1] += 1
-            elif not ads_hidden[u, f]:
-                n_eligible[f] += 1
-    follower_ptr = np.cumsum(n_followers)
-    followers = np.empty(follower_ptr[-1], np.int32)
-    fill = follower_ptr[:-1].copy()
-    for u in range(n_users):
-        for f in range(n_firms):
-            if follows[u, f]:
-                followers[fill[f]] = u
-                fill[f] += 1
-    return follower_ptr, followers, n_eligible
+    for f in range(n_firms):
+        n_follow = 0
+        n_free = 0
+        for u in range(n_users):
+            follow = follows[u, f]
+            n_follow += follow
+            n_free += not (follow or ads_hidden[u, f])
+        follower_ptr[f + 1] = follower_ptr[f] + n_follow
+        n_eligible[f] = n_free
+    followers = np.empty(follower_ptr[-1] + 1, np.int32)  # + 1: the last firm's cursor writes one past its end
+    for f in range(n_firms):  # in order: a firm's write past its end is overwritten by the next firm's first
+        k = follower_ptr[f]
+        for u in range(n_users):
+            followers[k] = u
+            k += follows[u, f]
+    return follower_ptr, followers[:-1], n_eligible
 
 
 def ad_targets(follows, ads_hidden, firm, positions, scratch=None):

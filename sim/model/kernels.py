@@ -39,10 +39,18 @@ def candidate_weights(type_weight, trust_flat, user, firm, channel, kind, social
     return out
 
 
+def distinct_users(user, n_users, mark=None):
+    """The distinct users among the candidates, in order of first appearance.
+
+    ``mark``: N booleans, all False (and left so), that a model reuses; made if not given.
+    """
+    if mark is None:
+        mark = np.zeros(n_users, np.bool_)
+    return _distinct_users(user, mark)
+
+
 @njit(cache=True)
-def distinct_users(user, n_users):
-    """The distinct users among the candidates, in order of first appearance."""
-    mark = np.zeros(n_users, np.bool_)
+def _distinct_users(user, mark):
     out = np.empty(user.shape[0], np.int32)
     k = 0
     for c in range(user.shape[0]):
@@ -51,6 +59,8 @@ def distinct_users(user, n_users):
             mark[u] = True
             out[k] = u
             k += 1
+    for j in range(k):
+        mark[out[j]] = False
     return out[:k]
 
 
@@ -87,8 +97,7 @@ def reactions(firm, kind, channel, pair, trust_flat, fatigue_flat, appeal, annoy
 # -- the day's per-pair tallies and the state update ---------------------------------
 
 
-@njit(cache=True)
-def tally_pairs(pair, channel, kind, positive, negative, deleted, answers_critic, load_table, slot):
+def tally_pairs(pair, channel, kind, positive, negative, deleted, answers_critic, load_table, slot, rows=None):
     """Sum each seen item into its pair's tallies; returns (touched pairs in first-seen order, tallies).
 
     ``slot`` (N * F, int32) is -1 for every pair on entry; a touched pair's
@@ -98,10 +107,19 @@ def tally_pairs(pair, channel, kind, positive, negative, deleted, answers_critic
     saw something on. `update_state` sets the touched entries back to -1. The
     tallies are as long as the day's seen items, not the N * F pairs, so a
     day never writes to (or faults in) memory of untouched pairs.
+    ``rows``: an (at least n, 8) float64 array the tallies are written to
+    (rows are cleared as pairs are first touched), which a model reuses;
+    made if not given.
     """
+    if rows is None or rows.shape[0] < pair.shape[0]:
+        rows = np.empty((pair.shape[0], 8))
+    return _tally_pairs(pair, channel, kind, positive, negative, deleted, answers_critic, load_table, slot, rows)
+
+
+@njit(cache=True)
+def _tally_pairs(pair, channel, kind, positive, negative, deleted, answers_critic, load_table, slot, tally):
     n = pair.shape[0]
     touched = np.empty(n, np.int64)
-    tally = np.zeros((n, 8), np.float64)
     k = 0
     for c in range(n):
         p = pair[c]
@@ -111,6 +129,7 @@ def tally_pairs(pair, channel, kind, positive, negative, deleted, answers_critic
             s = k
             touched[k] = p
             slot[p] = k
+            tally[k, :] = 0.0
             k += 1
         tally[s, 7] = float(int(tally[s, 7]) | (1 << ch))
         tally[s, 0] += load_table[ch, kind[c]]
@@ -249,12 +268,19 @@ def firm_day(seen_firm, positive, comment, critic, shared, answered, deleted, fe
     return out
 
 
+def attention_totals(feed_user, seen_user, background, attention, offered=None, took=None):
+    """Platform sums: candidates, seen, background, attention used, users overloaded.
+
+    ``offered``, ``took``: N int32 counters, all 0 (and left so), that a model reuses; made if not given.
+    """
+    if offered is None or took is None:
+        offered, took = np.zeros(attention.shape[0], np.int32), np.zeros(attention.shape[0], np.int32)
+    return _attention_totals(feed_user, seen_user, background, attention, offered, took)
+
+
 @njit(cache=True)
-def attention_totals(feed_user, seen_user, background, attention):
-    """Platform sums: candidates, seen, background, attention used, users overloaded."""
+def _attention_totals(feed_user, seen_user, background, attention, offered, took):
     n_users = attention.shape[0]
-    offered = np.zeros(n_users, np.int32)
-    took = np.zeros(n_users, np.int32)
     for c in range(feed_user.shape[0]):
         offered[feed_user[c]] += 1
     for c in range(seen_user.shape[0]):
@@ -267,6 +293,10 @@ def attention_totals(feed_user, seen_user, background, attention):
         bg_sum += background[u]
         if background[u] + offered[u] > attention[u]:
             overloaded += 1
+    for c in range(feed_user.shape[0]):
+        offered[feed_user[c]] = 0
+    for c in range(seen_user.shape[0]):
+        took[seen_user[c]] = 0
     return feed_user.shape[0], seen_user.shape[0], bg_sum, used, overloaded
 
 

@@ -31,6 +31,7 @@ from sim.model.network import build_contacts
 from sim.model.outputs import FIRM_COLUMNS, PLATFORM_COLUMNS, ValidationRecorder
 from sim.model.population import draw_population
 from sim.model.records import DailyBlock, DailyRecord
+from sim.model.scratch import DayScratch
 from sim.scenario import ModelConfig, ScenarioError, validate_config
 
 GRID_CELL_LIMIT = 200 * 200  # worlds up to this size can be drawn on a Mesa grid
@@ -108,8 +109,7 @@ class MarketModel(mesa.Model):
         self._ever_reached = np.zeros(n_firms, dtype=np.int64)
         self._reached_twice = np.zeros(n_firms, dtype=np.int64)
         self._touched_today = np.empty(0, dtype=np.int64)
-        self._slot = np.full(self.n_users * n_firms, -1, np.int32)  # per-pair scratch of `kernels.tally_pairs`
-        self._draw_of = np.full(self.n_users, -1, np.int32)  # per-user scratch of `feed.ad_targets`
+        self._scratch = DayScratch(self.n_users, n_firms)
         self._state_parameters = np.array([getattr(config, name) for name in STATE_PARAMETERS], dtype=np.float64)
         self.platform_today: dict[str, float] = {}
         self.firm_record = DailyBlock(config.steps, kernels.FIRM_DAY_COLUMNS, _COUNT_COLUMNS, (n_firms,))
@@ -227,7 +227,7 @@ class MarketModel(mesa.Model):
             n_ads = firm.ad_count(int(n_eligible[f]), self.p.cost_ad)
             firm.today = {"ads_bought": n_ads, "posts": len(kinds)}
             positions = self.rng.choice(n_eligible[f], size=n_ads, replace=False) if n_ads else _NO_POSITIONS
-            targets.append(fd.ad_targets(self.users.follows, self.users.ads_hidden, f, positions, self._draw_of))
+            targets.append(fd.ad_targets(self.users.follows, self.users.ads_hidden, f, positions, self._scratch.draw_of))
             if n_ads:
                 ad_item[f] = self.items.add(f, _AD_KIND, day)[0]
                 self.recorder.on_publish(ad_item[f : f + 1], n_ads)
@@ -246,7 +246,8 @@ class MarketModel(mesa.Model):
     def allocate_attention(self, feed: fd.Candidates) -> tuple[np.ndarray, np.ndarray]:
         """Which candidates are seen, given background items and each user's budget."""
         users, n_firms = self.users, len(self.firms)
-        background = self._background.draw(self.rng)
+        scratch = self._scratch
+        background = self._background.draw(self.rng, out=scratch.background)
         if self.p.ranking == "chronological":
             weights = np.ones(len(feed))
         else:
@@ -254,8 +255,9 @@ class MarketModel(mesa.Model):
                 self._type_weight, users.flat("trust"), feed.user, feed.firm, feed.channel, feed.kind,
                 feed.social, n_firms,
             )
-        log_tau = log_thresholds(kernels.distinct_users(feed.user, self.n_users), background, users.attention, self.rng)
-        seen = select_seen(feed.user, log_keys(weights, self.rng), log_tau, users.attention)
+        with_items = kernels.distinct_users(feed.user, self.n_users, scratch.mark)
+        log_tau = log_thresholds(with_items, background, users.attention, self.rng, out=scratch.log_tau)
+        seen = select_seen(feed.user, log_keys(weights, self.rng), log_tau, users.attention, scratch.select)
         return seen, background
 
     def react(self, seen: fd.Candidates) -> Reactions:
@@ -292,15 +294,15 @@ class MarketModel(mesa.Model):
         touched (user * F + firm) pairs, those who followed and those who
         unfollowed today.
         """
-        users, n_firms = self.users, len(self.firms)
+        users, n_firms, slot = self.users, len(self.firms), self._scratch.slot
         pairs, tally = kernels.tally_pairs(
             seen.user.astype(np.int64) * n_firms + seen.firm, seen.channel, seen.kind, r.positive, r.negative,
-            r.deleted, seen.answers_critic, self._load, self._slot,
+            r.deleted, seen.answers_critic, self._load, slot, self._scratch.tally_rows(len(seen)),
         )
         u = self.rng.random((2, pairs.size))
         self._firm_counts = np.zeros((11, n_firms))
         joiners, leaving = kernels.update_state(
-            tally, self._slot, u[0], u[1], users.flat("follows"), users.flat("trust"), users.flat("fatigue"),
+            tally, slot, u[0], u[1], users.flat("follows"), users.flat("trust"), users.flat("fatigue"),
             users.flat("ads_hidden"), users.flat("days_reached"), n_firms, self._state_parameters,
             self._firm_counts,
         )
@@ -333,7 +335,9 @@ class MarketModel(mesa.Model):
     def record_platform(self, feed: fd.Candidates, seen: fd.Candidates, background: np.ndarray) -> None:
         """Attention used and overload, for the whole platform."""
         attention = self.users.attention
-        offered, took, bg, used, overloaded = kernels.attention_totals(feed.user, seen.user, background, attention)
+        offered, took, bg, used, overloaded = kernels.attention_totals(
+            feed.user, seen.user, background, attention, self._scratch.offered, self._scratch.took
+        )
         capacity = self._capacity
         self.platform_today = {
             "candidates": int(offered),
