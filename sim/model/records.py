@@ -5,6 +5,8 @@ per firm for firm outputs). Columns are created on the first day they are
 recorded, so a new output is one more entry in the dict a model hands over
 each day. It replaces Mesa's DataCollector in the day's loop: recording a day
 costs a few array writes instead of a Python call per value and agent.
+A `DailyBlock` holds fixed columns computed together (the firms' outputs,
+one compiled pass a day) as one array, so recording a day is one write.
 """
 
 from __future__ import annotations
