@@ -140,13 +140,25 @@ def test_the_look_up_returns_the_smallest_count_whose_cdf_exceeds_the_uniform():
     table = PoissonTable(np.array([0.7, 3.0, 54.5]))
     for row in range(3):
         cdf = table.cdf[table.start[row] : table.start[row + 1]]
-        m = cdf.size
-        edges = np.arange(m) / m  # the guide table's bucket edges and the values just around them
+        g = cdf.size * table.guide.size // table.cdf.size
+        edges = np.arange(g) / g  # the guide table's bucket edges and the values just around them
         u = np.concatenate((edges, np.nextafter(edges, 1.0), np.nextafter(edges[1:], 0.0), cdf[:-1],
                             np.nextafter(cdf, 0.0), [np.nextafter(1.0, 0.0)]))  # fmt: skip
         assert cdf[-1] == 1.0 and (cdf[:-1] < 1.0).all() and u.max() < 1.0  # each table ends at its first 1.0
         got = inverse_transform(u, np.full(u.size, row, np.int32), table.cdf, table.start, table.guide)
         assert got.tolist() == np.searchsorted(cdf, u, side="right").tolist()
+
+
+def test_the_guide_points_each_bucket_at_its_first_possible_count():
+    # the look-up corrects a wrong guide entry by stepping, so only this test sees a broken guide (as lost speed)
+    table = PoissonTable(np.array([0.7, 3.0, 54.5]))
+    buckets = table.guide.size // table.cdf.size
+    assert buckets >= 1
+    for row in range(3):
+        cdf = table.cdf[table.start[row] : table.start[row + 1]]
+        g = buckets * cdf.size
+        guide = table.guide[buckets * table.start[row] : buckets * table.start[row] + g]
+        assert guide.tolist() == np.searchsorted(cdf, np.arange(g) / g, side="right").tolist()
 
 
 def test_rates_too_large_for_tables_fall_back_to_numpy_poisson(monkeypatch):

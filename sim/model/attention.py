@@ -25,6 +25,7 @@ from numba import njit
 from scipy.special import pdtr
 
 TABLE_LIMIT = 1 << 24  # entries; above this (absurd page counts) draws fall back to numpy's Poisson sampler
+GUIDE_BUCKETS = 4  # guide entries per table entry: a look-up then rarely steps (a mispredicted branch) at all
 
 
 class PoissonTable:
@@ -32,8 +33,9 @@ class PoissonTable:
 
     Each distinct rate gets its cumulative distribution function (scipy's
     ``pdtr``) up to the first count where it rounds to 1.0 in double
-    precision, and a guide table (Chen and Asau's indexed search) so that a
-    uniform u finds the smallest k with CDF(k) > u in about one step. The
+    precision, and a guide table (Chen and Asau's indexed search, with
+    `GUIDE_BUCKETS` buckets per entry) so that a uniform u finds the smallest
+    k with CDF(k) > u mostly without a step. The
     counts are exact up to double rounding of the CDF: the same precision as
     any inverse-transform sampler.
     """
@@ -56,7 +58,7 @@ class PoissonTable:
         ends = start[:-1] + np.array([np.argmax(cdf[a:b] >= 1.0) for a, b in pairwise(start)]) + 1
         keep = np.concatenate([np.arange(a, b) for a, b in zip(start[:-1], ends)])
         self.cdf, self.start = cdf[keep], np.concatenate(([0], np.cumsum(ends - start[:-1])))
-        self.guide = guide_table(self.cdf, self.start)
+        self.guide = guide_table(self.cdf, self.start, GUIDE_BUCKETS)
 
     def draw(self, rng: np.random.Generator, out: np.ndarray | None = None) -> np.ndarray:
         """One count per rate, from one uniform each (numpy's sampler if the tables would be too large).
@@ -75,16 +77,16 @@ class PoissonTable:
 
 
 @njit(cache=True)
-def guide_table(cdf, start):
-    """Per table of m entries, guide[j] = the smallest k with CDF(k) > j / m."""
-    guide = np.empty(cdf.shape[0], np.int64)
+def guide_table(cdf, start, buckets):
+    """Per table of m entries, ``buckets * m`` guide entries: guide[j] = the smallest k with CDF(k) > j / (buckets m)."""
+    guide = np.empty(buckets * cdf.shape[0], np.int32)
     for r in range(start.shape[0] - 1):
-        s, m = start[r], start[r + 1] - start[r]
+        s, g = start[r], buckets * (start[r + 1] - start[r])
         k = 0
-        for j in range(m):
-            while cdf[s + k] <= j / m:
+        for j in range(g):
+            while cdf[s + k] <= j / g:
                 k += 1
-            guide[s + j] = k
+            guide[buckets * s + j] = k
     return guide
 
 
@@ -97,9 +99,10 @@ def inverse_transform(u, row, cdf, start, guide, out=None):
 
 @njit(cache=True)
 def _inverse_transform(u, row, cdf, start, guide, out):
+    buckets = guide.shape[0] // cdf.shape[0]
     for i in range(u.shape[0]):
         s = start[row[i]]
-        k = guide[s + int(u[i] * (start[row[i] + 1] - s))]
+        k = guide[buckets * s + int(u[i] * (buckets * (start[row[i] + 1] - s)))]
         while cdf[s + k] <= u[i]:
             k += 1
         while k > 0 and cdf[s + k - 1] > u[i]:  # only if u * m rounded up across a bucket edge
