@@ -216,18 +216,3 @@ def _select_seen(user, log_key, log_tau, attention, count, start):
     for c in range(n):
         count[user[c]] = 0
     return seen
-    fill = np.zeros(n_users, np.int64)
-    members = np.empty(total, np.int64)
-    for c in range(n):
-        u = user[c]
-        if seen[c] and start[u] >= 0:
-            members[start[u] + fill[u]] = c
-            fill[u] += 1
-    for u in range(n_users):
-        if start[u] < 0:
-            continue
-        group = members[start[u] : start[u] + count[u]]
-        order = np.argsort(-log_key[group], kind="mergesort")  # largest keys first
-        for j in range(attention[u], group.shape[0]):
-            seen[group[order[j]]] = False
-    return seen
