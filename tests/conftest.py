@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import signal
+
 import numpy as np
 import pytest
 
 from sim.model.market import MarketModel
 
 SMALL = dict(width=30, height=20, steps=40)
+
+# Some tests press Ctrl-C on a command. A shell starts a background job (`pytest &`) with SIGINT
+# ignored, and every child inherits that, so those tests would see the interrupt vanish.
+if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 class RecordingModel(MarketModel):
