@@ -13,7 +13,7 @@ from sim.model.attention import select_seen
 from sim.model.items import _merge_new_keys
 from sim.model.market import STATE_PARAMETERS, MarketModel
 from sim.model.network import build_contacts, draw_weak_ties, moore_neighbours
-from sim.model.records import DailyBlock, DailyRecord
+from sim.model.records import DailyRecord
 from tests.conftest import SMALL, run
 
 
@@ -215,17 +215,8 @@ def test_an_undrawn_world_builds_no_grid_and_a_drawn_one_stays_in_sync():
     assert model.firms[0].cell is model.grid[model.firms[0].home]
 
 
-def test_daily_record_grows_past_the_planned_horizon():
-    record = DailyRecord(2, (3,))
-    for day in range(5):
-        record.add({"reach": np.arange(3) + day, "share": np.full(3, day / 10)})
-    assert record.column("reach").shape == (5, 3) and record.column("reach").dtype == np.int64
-    assert record.column("reach")[:, 0].tolist() == [0, 1, 2, 3, 4]
-    assert record.frame(["share"])["share"].tolist()[-3:] == [0.4, 0.4, 0.4]
-
-
-def test_daily_block_grows_and_gives_counts_back_as_integers():
-    record = DailyBlock(2, ("reach", "share"), integer=("reach",), width=(3,))
+def test_daily_record_grows_past_the_planned_horizon_and_gives_counts_back_as_integers():
+    record = DailyRecord(2, ("reach", "share"), integer=("reach",), width=(3,))
     for day in range(5):
         record.add(np.array([np.arange(3) + day, np.full(3, day / 10)]))
     reach = record.column("reach")

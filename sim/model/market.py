@@ -28,9 +28,9 @@ from sim.model.firm import FIRM_FIELDS, Firm
 from sim.model.items import ItemLog
 from sim.model.mechanics import AD, PAID, POST, PROMO, REPLY, REPLY_CHANNEL, SHARE, VALUE
 from sim.model.network import build_contacts
-from sim.model.outputs import FIRM_COLUMNS, PLATFORM_COLUMNS, ValidationRecorder
+from sim.model.outputs import FIRM_COLUMNS, PLATFORM_COLUMNS, PLATFORM_COUNTS, ValidationRecorder
 from sim.model.population import draw_population
-from sim.model.records import DailyBlock, DailyRecord
+from sim.model.records import DailyRecord
 from sim.model.scratch import DayScratch
 from sim.scenario import ModelConfig, ScenarioError, validate_config
 
@@ -112,8 +112,8 @@ class MarketModel(mesa.Model):
         self._scratch = DayScratch(self.n_users, n_firms)
         self._state_parameters = np.array([getattr(config, name) for name in STATE_PARAMETERS], dtype=np.float64)
         self.platform_today: dict[str, float] = {}
-        self.firm_record = DailyBlock(config.steps, kernels.FIRM_DAY_COLUMNS, _COUNT_COLUMNS, (n_firms,))
-        self.platform_record = DailyRecord(config.steps)
+        self.firm_record = DailyRecord(config.steps, kernels.FIRM_DAY_COLUMNS, _COUNT_COLUMNS, (n_firms,))
+        self.platform_record = DailyRecord(config.steps, PLATFORM_COLUMNS, PLATFORM_COUNTS)
         self.running = True
 
     @property
@@ -349,7 +349,7 @@ class MarketModel(mesa.Model):
             "overload": float((bg + offered) / capacity),
             "overloaded_share": float(overloaded / self.n_users),
         }
-        self.platform_record.add(self.platform_today)
+        self.platform_record.add(np.array([self.platform_today[c] for c in PLATFORM_COLUMNS]))
 
     def _sync_grid(self) -> None:
         """Copy user state into the grid's PropertyLayers (small worlds only)."""

@@ -24,6 +24,7 @@ PLATFORM_COLUMNS = (
     "candidates", "seen_candidates", "background_items", "attention_used",
     "attention_capacity", "attention_used_share", "overload", "overloaded_share",
 )  # fmt: skip
+PLATFORM_COUNTS = PLATFORM_COLUMNS[:5]  # whole numbers; the rest are shares
 
 EARLY_DAYS = 30  # early reach: mean daily reach over days 1-30
 LATE_DAYS = 90  # late reach: mean daily reach over the last 90 days
