@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 
-from sim.model import kernels
+from sim.model import kernels, network
 from sim.model import mechanics as mx
 from sim.model.attention import select_seen
 from sim.model.items import _merge_new_keys
@@ -76,7 +76,7 @@ def test_blocked_transpose_matches_scipy_with_uneven_rows_and_blocks(shift):
     indices = np.concatenate(rows).astype(np.int32)
     expected = sp.csr_array((np.ones(indices.size), indices, indptr), shape=(n, n)).T.tocsr()
     expected.sort_indices()
-    t_indptr, t_indices = kernels.transpose_csr(indptr, indices, n, shift)
+    t_indptr, t_indices = network.transpose_csr(indptr, indices, n, shift)
     assert np.array_equal(t_indptr, expected.indptr) and np.array_equal(t_indices, expected.indices)
 
 
@@ -97,7 +97,7 @@ def test_weak_ties_survive_an_exhausted_spare_pool():
     for i, row in enumerate(ties):
         assert set(row.tolist()) == set(range(20)) - {i} - set(moore[i].tolist())
     table = np.zeros((20, 3), dtype=np.int32)  # all invalid (self or repeats), one spare only
-    assert kernels.fix_weak_ties(table, 5, 4, np.array([7], dtype=np.int32)) == -1
+    assert network.fix_weak_ties(table, 5, 4, np.array([7], dtype=np.int32)) == -1
 
 
 def test_share_memory_marks_only_first_shares_including_repeats_within_a_day():

@@ -107,7 +107,7 @@ def test_large_worlds_have_no_per_cell_objects():
 
 
 def test_rows_are_sorted_in_place_short_and_long():
-    from sim.model.kernels import sort_rows
+    from sim.model.network import sort_rows
 
     rng = np.random.default_rng(12)
     lengths = np.array([0, 1, 2, 8, 24, 32, 33, 40, 500])  # insertion sort up to 32, quicksort beyond

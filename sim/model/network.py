@@ -7,7 +7,9 @@ value of the user at Mesa grid coordinate (x, y).
 Ties are directed: ``contacts[i]`` are the users whose shares i reads. The
 audience of a sharer j is everyone who lists j as a contact; it is kept as a
 compressed sparse (CSR) structure so that spreading a day's shares is a few
-array operations, whatever the number of users.
+array operations, whatever the number of users. The build's heavy passes
+(Moore table, weak-tie repair, row sort, transpose) are compiled (numba) and
+live at the end of this module.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
+from numba import njit
 
 from sim.model import kernels
 
@@ -42,7 +45,7 @@ def moore_neighbours(width: int, height: int, out: np.ndarray | None = None) -> 
     """
     if out is None:
         out = np.empty((width * height, 8), dtype=np.int32)
-    kernels.moore_table(width, height, MOORE_OFFSETS, out)
+    moore_table(width, height, MOORE_OFFSETS, out)
     return out
 
 
@@ -50,7 +53,7 @@ def draw_weak_ties(width: int, height: int, k: int, rng: np.random.Generator) ->
     """``k`` distinct random contacts per user, never self nor a Moore neighbour.
 
     Rejection sampling: draw every tie uniformly at once, then a compiled pass
-    (`kernels.fix_weak_ties`) redraws, in order, each tie that is invalid
+    (`fix_weak_ties`) redraws, in order, each tie that is invalid
     (self, neighbour, repeat of an earlier tie of its row) from a pool of
     spare uniform draws. Each row is then a uniform sample without
     replacement of the allowed users. Shape (N, k), int32, no transient
@@ -66,7 +69,7 @@ def draw_weak_ties(width: int, height: int, k: int, rng: np.random.Generator) ->
         )
     ties = rng.integers(0, n, size=(n, k), dtype=np.int32)
     pool = 1024 + int(ties.size * min(1.0, 2.0 * (9 + k) / n))  # about twice the expected invalid share
-    while kernels.fix_weak_ties(ties, width, height, rng.integers(0, n, size=pool, dtype=np.int32)) < 0:
+    while fix_weak_ties(ties, width, height, rng.integers(0, n, size=pool, dtype=np.int32)) < 0:
         pool *= 2  # ran out: carry on from where it stopped with a bigger pool
     return ties
 
@@ -138,6 +141,122 @@ def build_contacts(width: int, height: int, weak_ties: int, rng: np.random.Gener
     indptr = np.arange(0, n * per_user + 1, per_user, dtype=index_type)
     indices = table.reshape(-1)
     del table
-    kernels.sort_rows(indptr, indices)
-    t_indptr, t_indices = kernels.transpose_csr(indptr, indices, n)
+    sort_rows(indptr, indices)
+    t_indptr, t_indices = transpose_csr(indptr, indices, n)
     return Contacts(reads=_csr(indptr, indices, n), audience=_csr(t_indptr.astype(index_type), t_indices, n))
+
+
+# -- compiled passes of the build ------------------------------------------------
+
+
+@njit(cache=True)
+def moore_table(width, height, offsets, out):
+    """Row i of ``out``: user i's torus neighbours at the (dx, dy) ``offsets``, as user indices."""
+    for i in range(width * height):
+        x, y = i // height, i % height
+        for k in range(offsets.shape[0]):
+            out[i, k] = (x + offsets[k, 0]) % width * height + (y + offsets[k, 1]) % height
+
+
+@njit(cache=True)
+def fix_weak_ties(ties, width, height, spare):
+    """Replace every invalid weak tie (self, Moore neighbour, repeat) in place, row by row.
+
+    Replacements are taken in order from ``spare`` (uniform user draws).
+    Returns how many spares were used, or -1 if they ran out (the caller
+    then retries with more).
+    """
+    n, k = ties.shape
+    used = 0
+    for i in range(n):
+        xi, yi = i // height, i % height
+        for a in range(k):
+            while True:
+                j = ties[i, a]
+                dx = (j // height - xi) % width
+                dy = (j % height - yi) % height
+                bad = (dx <= 1 or dx == width - 1) and (dy <= 1 or dy == height - 1)
+                if not bad:
+                    for b in range(a):
+                        if ties[i, b] == j:
+                            bad = True
+                            break
+                if not bad:
+                    break
+                if used == spare.shape[0]:
+                    return -1
+                ties[i, a] = spare[used]
+                used += 1
+    return used
+
+
+@njit(cache=True)
+def transpose_csr(indptr, indices, n, shift=-1):
+    """The CSR of the transposed n x n pattern (rows sorted), without a dense or COO transient.
+
+    A scatter straight into the transposed rows misses the cache on almost
+    every entry in large worlds. So the entries are first partitioned into
+    blocks of 2**shift transposed rows (streaming writes: each entry's
+    source row, and its target row within the block as 16 bits), then each
+    block is scattered into its own rows, which fit in cache. Rows are
+    visited in order in both passes, so each transposed row comes out
+    sorted. ``shift`` < 0 picks blocks of about 2**18 entries.
+    """
+    m = indices.shape[0]
+    if shift < 0:
+        shift = 0
+        while shift < 16 and (np.int64(1) << (shift + 1)) * m <= (np.int64(1) << 18) * max(n, 1):
+            shift += 1
+    n_blocks = (n >> shift) + 1
+    block_ptr = np.zeros(n_blocks + 1, np.int64)
+    for q in range(m):
+        block_ptr[(indices[q] >> shift) + 1] += 1
+    for b in range(n_blocks):
+        block_ptr[b + 1] += block_ptr[b]
+    source = np.empty(m, indices.dtype)
+    target = np.empty(m, np.uint16)  # row within the block
+    fill = block_ptr[:-1].copy()
+    low_bits = (1 << shift) - 1
+    for i in range(n):
+        for q in range(indptr[i], indptr[i + 1]):
+            j = indices[q]
+            b = j >> shift
+            source[fill[b]] = i
+            target[fill[b]] = j & low_bits
+            fill[b] += 1
+    t_indptr = np.zeros(n + 1, np.int64)
+    for b in range(n_blocks):
+        for q in range(block_ptr[b], block_ptr[b + 1]):
+            t_indptr[(b << shift) + target[q] + 1] += 1
+    for j in range(n):
+        t_indptr[j + 1] += t_indptr[j]
+    t_indices = np.empty(m, indices.dtype)
+    row_fill = t_indptr[:-1].copy()
+    for b in range(n_blocks):
+        for q in range(block_ptr[b], block_ptr[b + 1]):
+            j = (b << shift) + target[q]
+            t_indices[row_fill[j]] = source[q]
+            row_fill[j] += 1
+    return t_indptr, t_indices
+
+
+@njit(cache=True)
+def sort_rows(indptr, indices):
+    """Sort each CSR row's column indices in place.
+
+    Rows of up to 32 entries (8 Moore neighbours, already in order, and the
+    default 16 weak ties) by insertion sort, which beats a call to numba's
+    quicksort per row; longer rows by that quicksort.
+    """
+    for i in range(indptr.shape[0] - 1):
+        a, b = indptr[i], indptr[i + 1]
+        if b - a > 32:
+            indices[a:b].sort()
+            continue
+        for q in range(a + 1, b):
+            v = indices[q]
+            r = q - 1
+            while r >= a and indices[r] > v:
+                indices[r + 1] = indices[r]
+                r -= 1
+            indices[r + 1] = v
