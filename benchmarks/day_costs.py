@@ -14,13 +14,14 @@ Run from the repository root, pinned to one core::
 from __future__ import annotations
 
 import argparse
-import os
 import resource
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks.warm import one_warm_core
 
 
 def main() -> None:
@@ -32,12 +33,9 @@ def main() -> None:
     args = parser.parse_args()
     if args.size < 5 or args.days < 1 or args.skip < 0:
         parser.error("--size must be at least 5, --days at least 1 and --skip at least 0")
-    os.sched_setaffinity(0, {max(os.sched_getaffinity(0))})
+    one_warm_core()
     from sim.model.market import MarketModel
 
-    warm = MarketModel(seed=1, width=5, height=5, steps=2, weak_ties=3)  # numba's cached kernels, once
-    while warm.running:
-        warm.step()
     model = MarketModel(seed=args.seed, width=args.size, height=args.size, steps=args.skip + args.days)
     for _ in range(args.skip):
         model.step()

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import os
 import pkgutil
 import sys
 import time
@@ -28,6 +27,8 @@ from collections import defaultdict
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks.warm import one_warm_core
 
 
 class TimedGenerator:
@@ -54,8 +55,9 @@ def _timed(label: str, func, totals: dict, calls: dict):
 
 def _patch_kernels(totals: dict, calls: dict) -> list[tuple[object, str, object]]:
     """Replace every numba dispatcher bound in a ``sim.model`` module by a timed one; returns what to restore."""
-    import sim.model
     from numba.core.registry import CPUDispatcher
+
+    import sim.model
 
     undo, wrapped = [], {}
     for info in pkgutil.iter_modules(sim.model.__path__):
@@ -100,12 +102,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.size < 5 or args.days < 1 or args.repeat < 1:
         parser.error("--size must be at least 5, --days and --repeat at least 1")
-    os.sched_setaffinity(0, {max(os.sched_getaffinity(0))})
-    from sim.model.market import MarketModel
-
-    warm = MarketModel(seed=1, width=5, height=5, steps=2, weak_ties=3)  # numba's cached kernels, once
-    while warm.running:
-        warm.step()
+    one_warm_core()
     plain = min(_run(args.size, args.days, args.seed) for _ in range(args.repeat))
     best = None
     for _ in range(args.repeat):

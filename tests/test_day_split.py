@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
-import sim.model.kernels as kernels
+from sim.model import kernels
 from sim.model.market import MarketModel
 
 _PATH = Path(__file__).resolve().parent.parent / "benchmarks" / "day_split.py"
