@@ -8,8 +8,9 @@ cost included) and around every method of the model's numpy Generator. The
 sum of those two parts is the day's compute floor as the model is written:
 the time a day would take if every Python line between the calls, every
 numpy call outside the Generator and every Mesa call cost nothing. Anything
-not timed (Python, numpy, Mesa, pandas) is "everything else"; the timers add
-a little to it, which the plain run shows. Run from the repository root::
+not timed (Python, numpy, Mesa, pandas) is "everything else", and so are
+the timers' own costs: the plain run shows how much they add (half the day
+in a 5 x 5 world, little in large ones). Run from the repository root::
 
     python benchmarks/day_split.py                       # 50 x 50, 365 days, best of 3
     python benchmarks/day_split.py --size 100
