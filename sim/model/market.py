@@ -44,13 +44,14 @@ STATE_PARAMETERS = (  # the order `kernels.update_state` reads them in
 
 @dataclass
 class Reactions:
-    """Boolean masks aligned with the seen candidates."""
+    """Boolean masks aligned with the seen candidates, and their (user * F + firm) pairs."""
 
     positive: np.ndarray
     negative: np.ndarray
     comment: np.ndarray  # positive comment
     critic: np.ndarray  # negative comment
     shared: np.ndarray
+    pair: np.ndarray  # int64 pair of each seen item, as `Population.flat` indexes them
     answered: np.ndarray | None = None
     deleted: np.ndarray | None = None
 
@@ -264,15 +265,16 @@ class MarketModel(mesa.Model):
         """One draw per seen item decides a like, a negative reaction or nothing."""
         p, n = self.p, len(seen)
         u = self.rng.random((3, n))
+        pair = seen.user.astype(np.int64) * len(self.firms) + seen.firm
         positive, negative, comment, critic, wants_share = kernels.reactions(
-            seen.firm, seen.kind, seen.channel, seen.user.astype(np.int64) * len(self.firms) + seen.firm,
+            seen.firm, seen.kind, seen.channel, pair,
             self.users.flat("trust"), self.users.flat("fatigue"), self._appeal, self._annoy, self._share_prob,
             p.share_boost, p.share_annoy, p.comment_prob, p.neg_comment_prob, u[0], u[1], u[2],
         )
         shared = np.zeros(n, dtype=bool)
         idx = np.flatnonzero(wants_share)
         shared[idx[self.items.first_new_shares(seen.user[idx], seen.item[idx])]] = True
-        return Reactions(positive=positive, negative=negative, comment=comment, critic=critic, shared=shared)
+        return Reactions(positive=positive, negative=negative, comment=comment, critic=critic, shared=shared, pair=pair)
 
     def respond(self, seen: fd.Candidates, reactions: Reactions) -> None:
         """Each firm answers (budget permitting) or deletes its comments."""
@@ -296,7 +298,7 @@ class MarketModel(mesa.Model):
         """
         users, n_firms, slot = self.users, len(self.firms), self._scratch.slot
         pairs, tally = kernels.tally_pairs(
-            seen.user.astype(np.int64) * n_firms + seen.firm, seen.channel, seen.kind, r.positive, r.negative,
+            r.pair, seen.channel, seen.kind, r.positive, r.negative,
             r.deleted, seen.answers_critic, self._load, slot, self._scratch.tally_rows(len(seen)),
         )
         u = self.rng.random((2, pairs.size))
