@@ -165,9 +165,9 @@ def test_tally_and_update_state_match_a_numpy_reference():
     expected, joiners, leaving, pairs = update_reference(
         model, pair, channel, kind, positive, negative, deleted, answers_critic, u)
     assert np.array_equal(touched, pairs)
-    counts = np.zeros((11, n_firms))
+    counts = np.zeros((12, n_firms))
     users = model.users
-    got_join, got_leave = kernels.update_state(
+    got_join, got_leave, _ = kernels.update_state(
         tally, model._scratch.slot, u[0], u[1], users.flat("follows"), users.flat("trust"), users.flat("fatigue"),
         users.flat("ads_hidden"), users.flat("days_reached"), n_firms,
         np.array([getattr(model.p, name) for name in STATE_PARAMETERS]), counts)

@@ -17,14 +17,19 @@ SPEC_COLUMNS = (
     "new_follows, unfollows, trust_mean, trust_followers, fatigue_followers, spend, cost_per_reach, "
     "cumulative_reach, second_contact_rate"
 ).split(", ")
+MARKET_SPEC_COLUMNS = (  # MARKET_SPEC.md, "Outputs added", per firm and day
+    "unfollows_fatigue, unfollows_negative, unfollows_deleted, ads_hidden_new, commenter_trust_change_answered, "
+    "commenter_trust_change_unanswered"
+).split(", ")
 
 
 def test_firm_table_has_one_row_per_step_and_firm_with_the_spec_columns(small_run):
     table = small_run.firm_table()
-    assert list(table.columns) == SPEC_COLUMNS == list(FIRM_COLUMNS)
+    assert list(table.columns) == SPEC_COLUMNS + MARKET_SPEC_COLUMNS == list(FIRM_COLUMNS)
     assert len(table) == SMALL["steps"] * 2
     assert table.groupby("firm")["step"].apply(list).map(lambda s: s == list(range(1, 41))).all()
-    assert not table.drop(columns=["trust_followers", "fatigue_followers", "cost_per_reach"]).isna().any().any()
+    maybe_empty = ["trust_followers", "fatigue_followers", "cost_per_reach", *MARKET_SPEC_COLUMNS[-2:]]
+    assert not table.drop(columns=maybe_empty).isna().any().any()
 
 
 def test_reported_followers_equal_follows_every_day(small_run):

@@ -80,6 +80,30 @@ SPEC_DEFAULTS = {
     "unfollow_deleted_prob": 0.5,
 }
 
+# Written out by hand from MARKET_SPEC.md, "Parameters": the model-wide levers and baseline annoyance ...
+MARKET_SPEC_MODEL_WIDE = {
+    "quality_ranking": 0,
+    "complaint_ranking": 0,
+    "quality_memory": 0.1,
+    "quality_prior": 100,
+    "source_diversity": 1,
+    "annoy_base": 0,
+}
+# ... and the `market` block
+MARKET_SPEC_BLOCK = {
+    "pages": 0,
+    "popularity_alpha": 1.0,
+    "post_rate_sigma": 1.0,
+    "promo_share": 0.5,
+    "quality": 0.5,
+    "concentration": 4,
+    "friend_posts": 20,
+    "weight_friend": 1,
+    "discover_rate": 0.02,
+}
+SWITCHES = {"record_events", "market"}  # the optional event log and the market block itself
+PER_CAPITA = {"ads_share", "budget_per_10k"}  # MARKET_SPEC.md, ads per capita: instead of ads_per_day, budget
+
 SPEC_PRESETS = {
     "broadcast": {
         "posts_per_day": 6,
@@ -132,13 +156,20 @@ def number_text(x) -> str:
 
 
 def test_model_params_cover_exactly_the_spec_table():
-    assert set(ModelParams.model_fields) == set(SPEC_DEFAULTS)
+    assert set(ModelParams.model_fields) == set(SPEC_DEFAULTS) | set(MARKET_SPEC_MODEL_WIDE) | SWITCHES
 
 
-@pytest.mark.parametrize("name", sorted(SPEC_DEFAULTS))
+def test_market_block_covers_exactly_the_market_spec_table():
+    market = Scenario().market
+    assert set(type(market).model_fields) == set(MARKET_SPEC_BLOCK) | {"weekly"}
+    assert {name: getattr(market, name) for name in MARKET_SPEC_BLOCK} == MARKET_SPEC_BLOCK
+    assert market.weekly is True and Scenario().record_events is False
+
+
+@pytest.mark.parametrize("name", sorted(SPEC_DEFAULTS | MARKET_SPEC_MODEL_WIDE))
 def test_default_equals_spec(name):
     value = getattr(Scenario(), name)
-    assert value == SPEC_DEFAULTS[name]
+    assert value == (SPEC_DEFAULTS | MARKET_SPEC_MODEL_WIDE)[name]
     if name in COUNT_FIELDS:
         assert type(value) is int
     elif name != "ranking":
@@ -155,7 +186,7 @@ def test_every_parameter_has_a_description_and_valid_default():
 def test_presets_equal_spec_columns():
     assert PRESETS == SPEC_PRESETS
     for preset in PRESETS.values():
-        assert set(preset) == set(FirmParams.model_fields)
+        assert set(preset) == set(FirmParams.model_fields) - PER_CAPITA
         assert "home" not in preset
 
 
@@ -166,7 +197,8 @@ def test_default_firms_are_the_two_spec_firms():
         ("dialogue", "dialogue", None),
     ]
     for firm in firms:
-        assert firm.model_dump(include=set(FirmParams.model_fields)) == SPEC_PRESETS[firm.preset]
+        assert firm.model_dump(include=set(FirmParams.model_fields) - PER_CAPITA) == SPEC_PRESETS[firm.preset]
+        assert firm.ads_share is None and firm.budget_per_10k is None
 
 
 def test_run_settings_defaults():
@@ -285,7 +317,7 @@ def test_several_errors_are_reported_at_once_one_line_each():
 
 # ---------------------------------------------------------------- ranges and types (hypothesis)
 
-MODEL_NUMERIC = [n for n in ModelParams.model_fields if n != "ranking"]
+MODEL_NUMERIC = [n for n in ModelParams.model_fields if n != "ranking" and n not in SWITCHES]
 FIRM_NUMERIC = list(FirmParams.model_fields)
 FIRM_COUNTS = {"ads_per_day"}
 
@@ -393,7 +425,12 @@ def test_range_messages_exact(raw, expected):
 )
 def test_wrong_type_rejected(field, value):
     model, name = field
+    if value is None and name in PER_CAPITA:
+        return  # null means "not given": the firm's ads or budget come in the other form
     raw, path = raw_with(model, name, value)
+    if value is None and name in ("ads_per_day", "budget"):
+        assert error_of(raw).startswith(f"s.yaml: {path}: missing: give one of {name} and ")
+        return
     message = error_of(raw)
     assert message.startswith(f"s.yaml: {path}: must be ")
     expected = "an integer" if name in COUNT_FIELDS | FIRM_COUNTS else "a number"

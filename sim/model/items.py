@@ -83,6 +83,17 @@ class ItemLog:
         self.size += n
         return ids
 
+    def add_many(self, pages: np.ndarray, kinds: np.ndarray, day: int) -> np.ndarray:
+        """Register new items of several pages (``pages[k]`` made item k) on one day; returns their ids."""
+        n = len(kinds)
+        self._grow(n)
+        ids = np.arange(self.size, self.size + n)
+        self._firm[ids] = pages
+        self._kind[ids] = kinds
+        self._day[ids] = day
+        self.size += n
+        return ids
+
     @property
     def firm(self) -> np.ndarray:
         return self._firm[: self.size]

@@ -69,10 +69,11 @@ def _distinct_users(user, mark):
 
 @njit(cache=True)
 def reactions(firm, kind, channel, pair, trust_flat, fatigue_flat, appeal, annoy, share_prob,
-              share_boost, share_annoy, comment_prob, neg_comment_prob, u_react, u_talk, u_share):
+              share_boost, share_annoy, comment_prob, neg_comment_prob, u_react, u_talk, u_share, annoy_base=0.0):
     """Per seen item: positive, negative, positive comment, negative comment, wants to share.
 
     Three uniforms per item: the reaction, the comment, the share.
+    ``annoy_base``: MARKET_SPEC.md's baseline annoyance (0: part 1).
     """
     n = firm.shape[0]
     positive = np.empty(n, np.bool_)
@@ -85,7 +86,7 @@ def reactions(firm, kind, channel, pair, trust_flat, fatigue_flat, appeal, annoy
         a, b = appeal[firm[c], k], annoy[k]
         if channel[c] == SHARE:
             a, b = a * share_boost, b * share_annoy
-        p_pos, p_neg = reaction_probabilities(a, b, trust_flat[pair[c]], fatigue_flat[pair[c]])
+        p_pos, p_neg = reaction_probabilities(a, b, trust_flat[pair[c]], fatigue_flat[pair[c]], annoy_base)
         pos, neg = react(p_pos, p_neg, u_react[c])
         positive[c], negative[c] = pos, neg
         comment[c] = pos and u_talk[c] < comment_prob
@@ -155,10 +156,16 @@ def update_state(tally, slot, u_follow, u_unfollow, follows, trust, fatigue, ads
     ``u_follow``/``u_unfollow``: a uniform per touched pair. ``counts`` (10, F)
     receives: reach, organic/paid/earned/reply reach, newly reached, reached a
     second time, followers, trust sum of followers, fatigue sum of followers;
-    and the trust sum over everyone in row 10 if it has 11 rows.
+    the trust sum over everyone in row 10, and users who newly hid the
+    firm's ads in row 11.
     ``tally`` and ``slot``: as `tally_pairs` leaves them (row ``slot[p]`` of
     ``tally`` for a touched pair p, -1 otherwise); the slots are reset to -1.
-    Returns (joiners, leaving) as pair indices.
+    Returns (joiners, leaving, cause) as pair indices, and each leaving
+    pair's unfollow cause (MARKET_SPEC.md: the first that applies, in the
+    order fatigue 0, negative reaction 1, deleted comment 2). The one
+    uniform of a pair decides the cause too: below the chance that a
+    negative reaction's draws succeed it is 1, else 2 (the same draw, so
+    part 1's stream is unchanged).
     """
     decay, gain, tolerance, relief = par[0], par[1], par[2], par[3]
     t_pos, t_reply, t_neg, t_del, trust0, drift = par[4], par[5], par[6], par[7], par[8], par[9]
@@ -167,7 +174,9 @@ def update_state(tally, slot, u_follow, u_unfollow, follows, trust, fatigue, ads
     joiners = np.empty(tally.shape[0], np.int64)
     n_join = 0
     leaving = np.empty(n_pairs, np.int64)
+    cause = np.empty(n_pairs, np.int8)
     n_leave = 0
+    why = 0
     f = n_firms - 1
     for p in range(n_pairs):
         f = 0 if f == n_firms - 1 else f + 1  # p % n_firms, without a division per pair
@@ -181,13 +190,17 @@ def update_state(tally, slot, u_follow, u_unfollow, follows, trust, fatigue, ads
             t = updated_trust(t, n_pos, n_reply, n_neg, n_del, t_pos, t_reply, t_neg, t_del)
             t = drifted_trust(t, trust0, drift)
             leave = followed and fatigue[p] > threshold
+            why = 0
             if followed and n_neg + n_del > 0 and not leave:
                 leave = u_unfollow[s] < unfollow_probability(n_neg, n_del, p_neg_leave, p_del_leave)
+                why = 1 if u_unfollow[s] < unfollow_probability(n_neg, 0.0, p_neg_leave, p_del_leave) else 2
             if not followed and n_pos > 0 and u_follow[s] < follow_probability(t, follow_prob):
                 joiners[n_join] = p
                 n_join += 1
                 follows[p] = True
             if not followed and tally[s, 6] > 0:
+                if not ads_hidden[p]:
+                    counts[11, f] += 1
                 ads_hidden[p] = True
             days_reached[p] += 1
             counts[0, f] += 1
@@ -203,9 +216,11 @@ def update_state(tally, slot, u_follow, u_unfollow, follows, trust, fatigue, ads
             fatigue[p] *= 1.0 - decay
             t = drifted_trust(t, trust0, drift)
             leave = followed and fatigue[p] > threshold
+            why = 0
         trust[p] = t
         if leave:
             leaving[n_leave] = p
+            cause[n_leave] = why
             n_leave += 1
             follows[p] = False
         if follows[p]:
@@ -213,7 +228,7 @@ def update_state(tally, slot, u_follow, u_unfollow, follows, trust, fatigue, ads
             counts[8, f] += t
             counts[9, f] += fatigue[p]
         counts[10, f] += t
-    return joiners[:n_join], leaving[:n_leave].copy()
+    return joiners[:n_join], leaving[:n_leave].copy(), cause[:n_leave].copy()
 
 
 # -- records ---------------------------------------------------------------------------
@@ -221,7 +236,8 @@ def update_state(tally, slot, u_follow, u_unfollow, follows, trust, fatigue, ads
 
 FIRM_DAY_COLUMNS = FIRM_COLUMNS[2:]  # the rows of `firm_day`, in this order
 FIRM_DAY_RATIOS = ("attention_loss", "trust_mean", "trust_followers", "fatigue_followers", "spend",
-                   "cost_per_reach", "second_contact_rate")  # the rest are counts
+                   "cost_per_reach", "second_contact_rate", "commenter_trust_change_answered",
+                   "commenter_trust_change_unanswered")  # the rest are counts
 
 
 @njit(cache=True, error_model="numpy")

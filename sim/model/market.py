@@ -24,8 +24,11 @@ from mesa.discrete_space import OrthogonalMooreGrid
 from sim.model import feed as fd
 from sim.model import kernels
 from sim.model.attention import PoissonTable, log_keys, log_thresholds, select_seen
+from sim.model.cascades import UserCascades
 from sim.model.firm import FIRM_FIELDS, Firm
 from sim.model.items import ItemLog
+from sim.model.levers import FeedLevers
+from sim.model.market_pages import PageMarket
 from sim.model.mechanics import AD, PAID, POST, PROMO, REPLY, REPLY_CHANNEL, SHARE, VALUE
 from sim.model.network import build_contacts
 from sim.model.outputs import FIRM_COLUMNS, PLATFORM_COLUMNS, PLATFORM_COUNTS, ValidationRecorder
@@ -60,6 +63,7 @@ _AD_KIND = np.array([AD], dtype=np.int8)
 _NO_POSITIONS = np.empty(0, dtype=np.int64)
 _COUNT_COLUMNS = tuple(c for c in kernels.FIRM_DAY_COLUMNS if c not in kernels.FIRM_DAY_RATIOS)
 _COUNT_ROWS = tuple(kernels.FIRM_DAY_COLUMNS.index(c) for c in _COUNT_COLUMNS)  # whole numbers in `Firm.today`
+_CAUSE_ROW = kernels.FIRM_DAY_COLUMNS.index("unfollows_fatigue")  # then negative, deleted, ads hidden, trust changes
 
 
 def _offsets(parts: list[np.ndarray]) -> np.ndarray:
@@ -97,15 +101,23 @@ class MarketModel(mesa.Model):
         self.items = ItemLog(self.n_users)
         self._grid: OrthogonalMooreGrid | None = None
         self.firms = [
-            Firm(self, index=k, name=spec.name, home=homes[k], **{f: getattr(spec, f) for f in FIRM_FIELDS})
+            Firm(self, index=k, name=spec.name, home=homes[k],
+                 **{f: v for f, v in spec.resolved(self.n_users).items() if f in FIRM_FIELDS})
             for k, spec in enumerate(config.firms)
-        ]
+        ]  # fmt: skip
         self._build_lookup_tables()
         n_firms = len(self.firms)
+        # the page market (part 2): background pages and follow edges; None with market.pages 0 (part 1)
+        self.market = PageMarket(self, config) if config.market.pages > 0 else None
+        self.levers = FeedLevers(n_firms + config.market.pages, config)
+        self.cascades = UserCascades()
+        self._commenters = (np.empty(0, np.int64), np.empty(0, bool), np.empty(0))  # yesterday's, for trust change
+        self._commenters_today = self._commenters
+        self._causes = np.zeros((3, n_firms))  # today's unfollows of each firm by cause
         self.recorder = ValidationRecorder(n_firms)  # validation counters, no feedback
         self.recorder.on_follow_change(0, np.flatnonzero(self.users.flat("follows")), "initial")
         nothing = np.empty(0, np.int32)
-        self._shares_in_transit = (nothing, nothing)  # sharer, item
+        self._shares_in_transit = (nothing, nothing, np.empty(0, np.int64))  # sharer, item, user cascade
         self._replies_in_transit = (nothing, nothing, np.empty(0, bool))  # user, firm, to a critic
         self._ever_reached = np.zeros(n_firms, dtype=np.int64)
         self._reached_twice = np.zeros(n_firms, dtype=np.int64)
@@ -195,8 +207,14 @@ class MarketModel(mesa.Model):
         day = self.steps
         for firm in self.firms:
             firm.start_day()
-        feed = fd.assemble(self.publish(day), self.arrivals(day), self.items.firm, self.items.kind)
-        seen_mask, background = self.allocate_attention(feed)
+        published = self.publish(day)
+        if self.market is not None:
+            self.market.publish(day)
+        feed = fd.assemble(published, self.arrivals(day), self.items.firm, self.items.kind)
+        if self.market is None:
+            seen_mask, background = self.allocate_attention(feed)
+        else:
+            seen_mask, background = self.market.attend(feed, day), None
         seen = feed.take(seen_mask)
         reactions = self.react(seen)
         direct = (seen.channel == POST) | (seen.channel == PAID)
@@ -205,9 +223,12 @@ class MarketModel(mesa.Model):
         pairs, joiners, leaving = self.update_users(seen, reactions)
         self.recorder.on_follow_change(day, joiners, "follow")
         self.recorder.on_follow_change(day, leaving, "unfollow")
+        if self.market is not None:
+            self.market.discover(day)
         self.pass_on(seen, reactions, day)
         self.record_firms(feed, seen, reactions, pairs, joiners, leaving)
-        self.record_platform(feed, seen, background)
+        self.record_platform(feed, seen, background, joiners, leaving)
+        self.end_of_day(seen, reactions)
         if self._grid is not None:
             self._sync_grid()
         if day >= self.p.steps:
@@ -239,13 +260,13 @@ class MarketModel(mesa.Model):
 
     def arrivals(self, day: int) -> fd.Arrivals:
         """Yesterday's shares (of items still alive), merged per reader and item, and replies, arriving today."""
-        sharers, items = self._shares_in_transit
+        sharers, items, _ = self._shares_in_transit
         alive = self.items.day[items] + self.p.post_lifetime >= day
         readers, delivered, social = self.contacts.spread_merged(sharers[alive], items[alive])
         return fd.Arrivals(readers, delivered, social, *self._replies_in_transit)
 
     def allocate_attention(self, feed: fd.Candidates) -> tuple[np.ndarray, np.ndarray]:
-        """Which candidates are seen, given background items and each user's budget."""
+        """Which candidates are seen, given background items and each user's budget (part 1's threshold)."""
         users, n_firms = self.users, len(self.firms)
         scratch = self._scratch
         background = self._background.draw(self.rng, out=scratch.background)
@@ -256,6 +277,8 @@ class MarketModel(mesa.Model):
                 self._type_weight, users.flat("trust"), feed.user, feed.firm, feed.channel, feed.kind,
                 feed.social, n_firms,
             )
+            if self.levers.any_on:  # the feed's levers act on the firms' items in part 1 too
+                weights = self.levers.weights(weights, feed.user, feed.firm, self.rng)
         with_items = kernels.distinct_users(feed.user, self.n_users, scratch.mark)
         log_tau = log_thresholds(with_items, background, users.attention, self.rng, out=scratch.log_tau)
         seen = select_seen(feed.user, log_keys(weights, self.rng), log_tau, users.attention, scratch.select)
@@ -269,7 +292,7 @@ class MarketModel(mesa.Model):
         positive, negative, comment, critic, wants_share = kernels.reactions(
             seen.firm, seen.kind, seen.channel, pair,
             self.users.flat("trust"), self.users.flat("fatigue"), self._appeal, self._annoy, self._share_prob,
-            p.share_boost, p.share_annoy, p.comment_prob, p.neg_comment_prob, u[0], u[1], u[2],
+            p.share_boost, p.share_annoy, p.comment_prob, p.neg_comment_prob, u[0], u[1], u[2], p.annoy_base,
         )
         shared = np.zeros(n, dtype=bool)
         idx = np.flatnonzero(wants_share)
@@ -286,6 +309,7 @@ class MarketModel(mesa.Model):
             answered, deleted = firm.answer_comments(reactions.critic[mine], self.rng, self.p.cost_reply)
             reactions.answered[mine[answered]] = True
             reactions.deleted[mine[deleted]] = True
+        self._remember_commenters(reactions.pair[commented], reactions.answered[commented])
 
     def update_users(self, seen: fd.Candidates, r: Reactions) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Fatigue, trust, follows, unfollows and hidden ads, in the spec's order.
@@ -302,20 +326,36 @@ class MarketModel(mesa.Model):
             r.deleted, seen.answers_critic, self._load, slot, self._scratch.tally_rows(len(seen)),
         )
         u = self.rng.random((2, pairs.size))
-        self._firm_counts = np.zeros((11, n_firms))
-        joiners, leaving = kernels.update_state(
+        self._firm_counts = np.zeros((12, n_firms))
+        joiners, leaving, cause = kernels.update_state(
             tally, slot, u[0], u[1], users.flat("follows"), users.flat("trust"), users.flat("fatigue"),
             users.flat("ads_hidden"), users.flat("days_reached"), n_firms, self._state_parameters,
             self._firm_counts,
         )
+        self._causes = np.zeros((3, n_firms))
+        np.add.at(self._causes, (cause, leaving % n_firms), 1)
+        if self.market is not None and self.p.record_events:
+            self.market.log_firm_events(joiners, leaving, cause, seen, r)
         self._ever_reached += self._firm_counts[5].astype(np.int64)
         self._reached_twice += self._firm_counts[6].astype(np.int64)
         self._touched_today = pairs
         return pairs, joiners, leaving
 
     def pass_on(self, seen: fd.Candidates, r: Reactions, day: int) -> None:
-        """Today's shares and replies become tomorrow's candidates."""
-        self._shares_in_transit = (seen.user[r.shared], seen.item[r.shared])
+        """Today's shares (of the firms' items, then the background pages') and replies become tomorrow's candidates.
+
+        Each share is also put in its user cascade (`sim.model.cascades`).
+        """
+        users, items = seen.user[r.shared], seen.item[r.shared]
+        direct = seen.channel[r.shared] != SHARE
+        if self.market is not None:
+            more_users, more_items, more_direct = self.market.shares()
+            users, items = np.concatenate([users, more_users]), np.concatenate([items, more_items])
+            direct = np.concatenate([direct, more_direct])
+        reads = self.contacts.reads
+        cascade = self.cascades.assign(day, users, items, direct, self._shares_in_transit, reads.indptr,
+                                       reads.indices, self.n_users)  # fmt: skip
+        self._shares_in_transit = (users.astype(np.int32), items.astype(np.int32), cascade)
         self._replies_in_transit = (seen.user[r.answered], seen.firm[r.answered], r.critic[r.answered])
         self.items.forget_before(day + 1 - self.p.post_lifetime)
 
@@ -323,24 +363,40 @@ class MarketModel(mesa.Model):
 
     def record_firms(self, feed, seen, r: Reactions, pairs, joiners, leaving) -> None:
         """Record the day's per-firm outputs (`kernels.firm_day`) and fill each firm's ``today`` with them."""
+        feed_firm = feed.firm if self.market is None else feed.firm[feed.firm < len(self.firms)]
         day = kernels.firm_day(
-            seen.firm, r.positive, r.comment, r.critic, r.shared, r.answered, r.deleted, feed.firm, joiners, leaving,
+            seen.firm, r.positive, r.comment, r.critic, r.shared, r.answered, r.deleted, feed_firm, joiners, leaving,
             self._firm_counts, np.array([firm.spent_today for firm in self.firms]), self._ever_reached,
             self._reached_twice, self.n_users,
         )
+        day[_CAUSE_ROW : _CAUSE_ROW + 3] = self._causes
+        day[_CAUSE_ROW + 3] = self._firm_counts[11]
+        day[_CAUSE_ROW + 4 : _CAUSE_ROW + 6] = self._commenter_trust_change()
         self.firm_record.add(day)
         for firm, values in zip(self.firms, day.T.tolist()):
             for i in _COUNT_ROWS:
                 values[i] = int(values[i])
             firm.today.update(zip(kernels.FIRM_DAY_COLUMNS, values))
 
-    def record_platform(self, feed: fd.Candidates, seen: fd.Candidates, background: np.ndarray) -> None:
-        """Attention used and overload, for the whole platform."""
+    def record_platform(self, feed, seen, background, joiners, leaving) -> None:
+        """Attention used and overload, follows and the shown share, for the whole platform.
+
+        Part 1: candidates are the firms' items, background items the Poisson
+        background. The market: candidates are every page's items (firms' and
+        background pages', all channels), background items the friends' posts.
+        """
         attention = self.users.attention
-        offered, took, bg, used, overloaded = kernels.attention_totals(
-            feed.user, seen.user, background, attention, self._scratch.offered, self._scratch.took
-        )
+        if self.market is None:
+            offered, took, bg, used, overloaded = kernels.attention_totals(
+                feed.user, seen.user, background, attention, self._scratch.offered, self._scratch.took
+            )
+            friends = friends_seen = follows_bg = unfollows_bg = 0
+        else:
+            offered, took, bg, friends_seen, used, overloaded = self.market.attention_totals()
+            friends = bg
+            follows_bg, unfollows_bg = self.market.follow_totals()
         capacity = self._capacity
+        eligible = offered + bg
         self.platform_today = {
             "candidates": int(offered),
             "seen_candidates": int(took),
@@ -350,8 +406,55 @@ class MarketModel(mesa.Model):
             "attention_used_share": float(used / capacity),
             "overload": float((bg + offered) / capacity),
             "overloaded_share": float(overloaded / self.n_users),
+            "follows": int(joiners.size + follows_bg),
+            "unfollows": int(leaving.size + unfollows_bg),
+            "follows_background": int(follows_bg),
+            "unfollows_background": int(unfollows_bg),
+            "friend_posts": int(friends),
+            "friend_posts_seen": int(friends_seen),
+            "shown_share": float(used / eligible) if eligible else float("nan"),
         }
         self.platform_record.add(np.array([self.platform_today[c] for c in PLATFORM_COLUMNS]))
+
+    def _remember_commenters(self, pairs: np.ndarray, answered: np.ndarray) -> None:
+        """Today's commenters on the firms' items (once per pair; answered if any comment was), with today's dawn trust."""
+        unique, inverse = np.unique(pairs, return_inverse=True)
+        any_answered = np.zeros(unique.size, bool)
+        np.logical_or.at(any_answered, inverse, answered)
+        self._commenters_today = (unique, any_answered, self.users.flat("trust")[unique].copy())
+
+    def _commenter_trust_change(self) -> np.ndarray:
+        """(2, F): yesterday's commenters' mean trust change since yesterday's dawn, answered and not (NaN if none)."""
+        pairs, answered, before = self._commenters
+        self._commenters = self._commenters_today
+        n_firms = len(self.firms)
+        change = self.users.flat("trust")[pairs] - before
+        firm = pairs % n_firms
+        out = np.full((2, n_firms), np.nan)
+        for row, group in enumerate((answered, ~answered)):
+            n = np.bincount(firm[group], minlength=n_firms)
+            total = np.bincount(firm[group], change[group], minlength=n_firms)
+            out[row, n > 0] = total[n > 0] / n[n > 0]
+        return out
+
+    def end_of_day(self, seen: fd.Candidates, r: Reactions) -> None:
+        """Page records and the levers' estimates for tomorrow, from every page's impressions and reactions today."""
+        n_pages = len(self.firms) + self.p.market.pages
+        firm_rows = np.stack([
+            np.bincount(seen.firm, minlength=len(self.firms)),
+            np.bincount(seen.firm, r.positive, minlength=len(self.firms)),
+            np.bincount(seen.firm, r.negative, minlength=len(self.firms)),
+        ])  # fmt: skip
+        if self.market is None:
+            if self.levers.ranking_on:
+                self.levers.end_of_day(*firm_rows)
+            return
+        impressions, positives, negatives = self.market.reaction_counts()
+        impressions[: len(self.firms)] += firm_rows[0].astype(np.int64)
+        positives[: len(self.firms)] += firm_rows[1].astype(np.int64)
+        negatives[: len(self.firms)] += firm_rows[2].astype(np.int64)
+        self.levers.end_of_day(impressions, positives, negatives)
+        self.market.record_day(impressions, n_pages)
 
     def _sync_grid(self) -> None:
         """Copy user state into the grid's PropertyLayers (small worlds only)."""

@@ -37,10 +37,14 @@ def candidate_weight(type_weight, trust, social_proof):
 
 
 @njit(cache=True)
-def reaction_probabilities(appeal, annoyance, trust, fatigue):
-    """p_pos = min(1, appeal (0.5 + trust)(1 - fatigue)); p_neg = min(1 - p_pos, annoyance * fatigue)."""
+def reaction_probabilities(appeal, annoyance, trust, fatigue, annoy_base=0.0):
+    """p_pos = min(1, appeal (0.5 + trust)(1 - fatigue)); p_neg = min(1 - p_pos, annoyance (annoy_base + fatigue)).
+
+    ``annoy_base`` (MARKET_SPEC.md, baseline annoyance) is 0 by default,
+    and 0.0 + fatigue is fatigue exactly, so part 1 is unchanged bit for bit.
+    """
     p_pos = np.minimum(1.0, appeal * (0.5 + trust) * (1.0 - fatigue))
-    p_neg = np.minimum(1.0 - p_pos, annoyance * fatigue)
+    p_neg = np.minimum(1.0 - p_pos, annoyance * (annoy_base + fatigue))
     return p_pos, p_neg
 
 

@@ -18,13 +18,21 @@ FIRM_COLUMNS = (
     "shares", "replies_sent", "deletions", "followers", "new_follows", "unfollows",
     "trust_mean", "trust_followers", "fatigue_followers", "spend", "cost_per_reach",
     "cumulative_reach", "second_contact_rate",
+    # MARKET_SPEC.md, "Outputs added": unfollows by cause, users who newly hid the firm's ads, and the mean
+    # change of trust of yesterday's commenters from the start of yesterday to the end of today
+    "unfollows_fatigue", "unfollows_negative", "unfollows_deleted", "ads_hidden_new",
+    "commenter_trust_change_answered", "commenter_trust_change_unanswered",
 )  # fmt: skip
 
 PLATFORM_COLUMNS = (
     "candidates", "seen_candidates", "background_items", "attention_used",
     "attention_capacity", "attention_used_share", "overload", "overloaded_share",
+    # MARKET_SPEC.md: follows and unfollows of all pages and of background pages alone, friends' posts
+    # offered and read, and the shown share (items seen / eligible items, friends' posts included)
+    "follows", "unfollows", "follows_background", "unfollows_background", "friend_posts", "friend_posts_seen",
+    "shown_share",
 )  # fmt: skip
-PLATFORM_COUNTS = PLATFORM_COLUMNS[:5]  # whole numbers; the rest are shares
+PLATFORM_COUNTS = PLATFORM_COLUMNS[:5] + PLATFORM_COLUMNS[8:14]  # whole numbers; the rest are shares
 
 EARLY_DAYS = 30  # early reach: mean daily reach over days 1-30
 LATE_DAYS = 90  # late reach: mean daily reach over the last 90 days
@@ -163,6 +171,17 @@ class ValidationRecorder:
         if item_ids.size:
             self._fit(int(item_ids.max()) + 1)
             self._counts["audience"][item_ids] = audience
+
+    def on_publish_many(self, item_ids: np.ndarray, audiences: np.ndarray) -> None:
+        """New items of several pages, item k delivered directly to ``audiences[k]`` users."""
+        if item_ids.size:
+            self._fit(int(item_ids.max()) + 1)
+            self._counts["audience"][item_ids] = audiences
+
+    def counters(self, n_items: int) -> dict[str, np.ndarray]:
+        """The writable counter arrays, holding at least ``n_items`` items (the market's kernel adds into them)."""
+        self._fit(n_items)
+        return self._counts
 
     def on_seen(self, item: np.ndarray, direct: np.ndarray, positive: np.ndarray, comment: np.ndarray) -> None:
         """Seen candidates (replies, item -1, are skipped) and their reactions."""

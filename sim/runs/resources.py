@@ -62,11 +62,14 @@ class RunEstimate:
         return self.user_days * SECONDS_PER_USER_DAY * max(1.0, self.feed_rows_per_user / 10)
 
 
-def _firm_items_per_day(firm: Mapping[str, Any], cost_post: float) -> float:
+def _firm_items_per_day(firm: Mapping[str, Any], cost_post: float, users: int) -> float:
     """Items a firm can put in one follower's feed a day: posts (as the budget pays), one ad, replies."""
     posts = float(firm.get("posts_per_day", 0.0))
+    budget = firm.get("budget")
+    if budget is None:  # given per capita (MARKET_SPEC.md)
+        budget = float(firm.get("budget_per_10k") or 0.0) * users / 10_000
     if cost_post > 0:
-        posts = min(posts, float(firm.get("budget", 0.0)) / cost_post)
+        posts = min(posts, float(budget) / cost_post)
     # Poisson draws run above the mean: allow 2 standard deviations for a busy day
     posts = posts + 2 * math.sqrt(posts) if posts > 0 else 0.0
     return posts + 1.0  # an ad creative
@@ -77,14 +80,35 @@ def run_estimate(kwargs: Mapping[str, Any]) -> RunEstimate:
     users = int(kwargs.get("width", 100)) * int(kwargs.get("height", 100))
     firms = list(kwargs.get("firms") or [])
     cost_post = float(kwargs.get("cost_post", 1.0))
-    rows = sum(_firm_items_per_day(f, cost_post) for f in firms) + 1.0  # + shares, bounded by attention
+    rows = sum(_firm_items_per_day(f, cost_post, users) for f in firms) + 1.0  # + shares, bounded by attention
     extra_ties = max(0, int(kwargs.get("weak_ties", 16)) - 16)
     per_user = BYTES_PER_USER + BYTES_PER_WEAK_TIE * extra_ties + 40 * len(firms) + BYTES_PER_FEED_ROW * rows
     steps = int(kwargs.get("steps", 365))
+    market = market_bytes(kwargs, users, steps)
     return RunEstimate(
-        users=users, firms=len(firms), feed_rows_per_user=rows, bytes=int(users * per_user),
+        users=users, firms=len(firms), feed_rows_per_user=rows, bytes=int(users * per_user + market),
         user_days=float(users) * steps,
     )  # fmt: skip
+
+
+def market_bytes(kwargs: Mapping[str, Any], users: int, steps: int) -> float:
+    """The page market's memory: follow edges with their slack, every background post's item record, page series.
+
+    Edges: `sim.model.pages.EDGE_BYTES` per slot, (K + 8 + K/8) slots a user
+    for K followed pages; items: about 90 bytes each (item log and its
+    counters); the weekly page series 32 bytes a page and week.
+    """
+    from sim.model.pages import EDGE_BYTES, SLACK_EDGES
+
+    market = kwargs.get("market") or {}
+    pages = int(market.get("pages", 0))
+    if pages <= 0:
+        return 0.0
+    followed = min(float(kwargs.get("pages_followed", 109.0)), pages)
+    edges = users * (followed * 9 / 8 + SLACK_EDGES) * EDGE_BYTES
+    items = pages * float(kwargs.get("page_post_rate", 0.5)) * steps * 90
+    weeks = pages * (steps / 7 + 1) * 32 if market.get("weekly", True) else 0.0
+    return edges + items + weeks + users * 120  # + per-user day counters and scratch
 
 
 def available_memory() -> int:

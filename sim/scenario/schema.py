@@ -25,6 +25,7 @@ __all__ = [
     "PRESETS",
     "FirmParams",
     "FirmSpec",
+    "MarketParams",
     "ModelConfig",
     "ModelParams",
     "Scenario",
@@ -83,6 +84,37 @@ def _prob(default: float, description: str) -> Any:
 # --------------------------------------------------------------------------
 # Model-wide parameters
 # --------------------------------------------------------------------------
+
+
+# --------------------------------------------------------------------------
+# The page market (MARKET_SPEC.md): background pages that are real pages
+# --------------------------------------------------------------------------
+
+
+class MarketParams(BaseModel):
+    """The `market` block of MARKET_SPEC.md; ``pages: 0`` (the default) is part 1 exactly."""
+
+    model_config = _STRICT
+
+    pages: Count = Field(0, ge=0, le=10_000_000, description="background pages; 0 = part 1 exactly")
+    popularity_alpha: Real = Field(
+        1.0, gt=0.0, le=100.0, description="Pareto tail of page attractiveness (minimum 1)"
+    )
+    post_rate_sigma: Real = Field(
+        1.0, ge=0.0, le=5.0, description="log-sd of background pages' posts per day (mean page_post_rate)"
+    )
+    promo_share: Real = _prob(0.5, "mean promo share of background pages (Beta)")
+    quality: Real = _prob(0.5, "mean quality of background pages (Beta)")
+    concentration: Real = Field(
+        4.0, gt=0.0, le=10_000.0, description="Beta concentration (alpha + beta) of promo share and quality"
+    )
+    friend_posts: Real = Field(
+        20.0, ge=0.0, le=10_000.0, description="friends' posts per user per day (Poisson)"
+    )
+    weight_friend: Real = Field(1.0, gt=0.0, le=1000.0, description="ranking weight of a friend's post")
+    discover_rate: Real = _prob(0.02, "daily chance a user follows a page suggested by popularity")
+    weekly: bool = Field(True, description="write the per page and week series (pages_weekly.parquet)")
+
 
 
 class ModelParams(BaseModel):
@@ -186,6 +218,28 @@ class ModelParams(BaseModel):
     unfollow_neg_prob: Real = _prob(0.1, "unfollow probability per negative reaction")
     unfollow_deleted_prob: Real = _prob(0.5, "unfollow probability per deleted comment")
 
+    # the feed's levers and baseline annoyance (MARKET_SPEC.md; each off by default, firms' items too)
+    quality_ranking: Real = Field(
+        0.0, ge=0.0, le=10.0, description="exponent of a page's estimated engagement in its items' weight"
+    )
+    complaint_ranking: Real = Field(
+        0.0, ge=0.0, le=10.0, description="exponent of a page's estimated complaint rate, demoting its items"
+    )
+    quality_memory: Real = Field(
+        0.1, gt=0.0, le=1.0, description="daily decay of the platform's engagement and complaint counts"
+    )
+    quality_prior: Real = Field(
+        100.0, ge=0.0, le=1e6, description="pseudo-impressions pulling a page's estimates to the platform's"
+    )
+    source_diversity: Real = Field(
+        1.0, gt=0.0, le=1.0, description="weight factor of a user's k-th item of one page today: value^(k-1)"
+    )
+    annoy_base: Real = Field(
+        0.0, ge=0.0, le=1.0, description="annoyance that acts on rested users too: p_neg uses annoy_base + fatigue"
+    )
+    record_events: bool = Field(False, description="keep the event log (comments, replies, deletions, follows)")
+    market: MarketParams = Field(default_factory=MarketParams, description="the page market (part 2)")
+
 
 # --------------------------------------------------------------------------
 # Firms
@@ -202,10 +256,20 @@ class FirmParams(BaseModel):
     posts_per_day: Real = Field(ge=0.0, le=1000.0, description="mean posts per day (Poisson)")
     promo_share: Real = _prob(..., "share of posts that are promo (the rest are value)")
     quality: Real = Field(ge=0.0, le=10.0, description="quality of value content (scales appeal_value)")
-    ads_per_day: Count = Field(ge=0, le=10_000_000, description="ad impressions bought per day")
+    ads_per_day: Count | None = Field(
+        None, ge=0, le=10_000_000, description="ad impressions bought per day (or give ads_share)"
+    )
     reply_rate: Real = _prob(..., "probability a comment is answered")
     delete_critics: Real = _prob(..., "probability an unanswered negative comment is deleted")
-    budget: Real = Field(ge=0.0, le=1_000_000.0, description="daily budget; unspent budget is lost")
+    budget: Real | None = Field(
+        None, ge=0.0, le=1_000_000.0, description="daily budget; unspent budget is lost (or give budget_per_10k)"
+    )
+    ads_share: Real | None = Field(
+        None, ge=0.0, le=1.0, description="ad impressions a day as a share of all users (instead of ads_per_day)"
+    )
+    budget_per_10k: Real | None = Field(
+        None, ge=0.0, le=1_000_000.0, description="daily budget per 10,000 users (instead of budget)"
+    )
 
 
 PRESETS: dict[str, dict[str, Any]] = {
@@ -235,6 +299,7 @@ DEFAULT_FIRMS: list[dict[str, Any]] = [
 ]
 
 _PRESET_NAMES = ", ".join(repr(p) for p in PRESETS)
+PER_CAPITA = {"ads_share": "ads_per_day", "budget_per_10k": "budget"}  # per-capita field -> absolute field
 
 
 class FirmSpec(FirmParams):
@@ -271,7 +336,37 @@ class FirmSpec(FirmParams):
                 "must be one of {allowed} or null",
                 {"allowed": _PRESET_NAMES, "loc": ("preset",), "got": preset},
             )
-        return {**PRESETS[preset], **data}
+        defaults = dict(PRESETS[preset])
+        for per_capita, absolute in PER_CAPITA.items():  # an explicit per-capita value replaces the preset's
+            if data.get(per_capita) is not None:
+                defaults.pop(absolute)
+        return {**defaults, **data}
+
+    @model_validator(mode="after")
+    def _one_form_each(self) -> FirmSpec:
+        """Ads and budget are each given once: absolute or per capita (MARKET_SPEC.md, ads per capita)."""
+        for per_capita, absolute in PER_CAPITA.items():
+            given = [name for name in (absolute, per_capita) if getattr(self, name) is not None]
+            if len(given) != 1:
+                problem = "give only one of" if given else "missing: give one of"
+                raise PydanticCustomError(
+                    "one_form", f"{problem} {absolute} and {per_capita}",
+                    {"loc": (given[-1] if given else absolute,), "got": [getattr(self, n) for n in given]},
+                )  # fmt: skip
+        return self
+
+    def resolved(self, n_users: int) -> dict[str, Any]:
+        """The firm's fields with per-capita values turned into absolute ones for a world of ``n_users``.
+
+        ads = round(ads_share * N) (halves to even, as Python's round);
+        budget = budget_per_10k * N / 10,000.
+        """
+        out = {name: getattr(self, name) for name in FirmParams.model_fields}
+        if self.ads_share is not None:
+            out["ads_per_day"] = round(self.ads_share * n_users)
+        if self.budget_per_10k is not None:
+            out["budget"] = self.budget_per_10k * n_users / 10_000
+        return out
 
 
 MAX_FIRMS = 10  # each firm its own colour in every figure (sim.palette), and small follow-pattern tables (2^F)
@@ -358,6 +453,7 @@ def unsafe_name_problem(name: str) -> str | None:
 
 _RUN_FIELDS = ("name", "description", "seed", "replications")
 _FIRM_ORDER = ("name", "preset", "home", *FirmParams.model_fields)
+_ONE_FORM = (*PER_CAPITA, *PER_CAPITA.values())
 
 
 class Scenario(ModelConfig):
@@ -381,7 +477,9 @@ class Scenario(ModelConfig):
         """The keyword arguments of the model: every ModelConfig field as plain values."""
         data = self.model_dump(mode="json", include=set(ModelConfig.model_fields))
         out = {key: data[key] for key in ModelConfig.model_fields}
-        out["firms"] = [{key: firm[key] for key in _FIRM_ORDER} for firm in data["firms"]]
+        # a firm's ads and budget appear in the form it was given (absolute or per capita), the other left out
+        out["firms"] = [{key: firm[key] for key in _FIRM_ORDER if firm[key] is not None or key not in _ONE_FORM}
+                        for firm in data["firms"]]  # fmt: skip
         return out
 
     def resolved_dict(self) -> dict[str, Any]:
