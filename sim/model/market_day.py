@@ -212,7 +212,8 @@ def user_day(
             t, fat = (e_trust[e], e_fatigue[e]) if e >= 0 else (par[TRUST0], 0.0)
             p_pos, p_neg = reaction_probabilities(appeal, annoyance, t, fat, par[ANNOY_BASE])
             pos, neg = react(p_pos, p_neg, rng.random())
-            u_talk, u_share = rng.random(), rng.random()
+            u_talk = rng.random() if pos or neg else 1.0  # the comment and share draws only when they can matter
+            u_share = rng.random() if pos else 1.0
             comment = pos and u_talk < par[COMMENT]
             critic = neg and u_talk < par[NEG_COMMENT]
             counts[pg, IMPRESSIONS] += 1
@@ -259,7 +260,9 @@ def user_day(
             b = e_page[e]
             if t_load[j] > 0 or t_pos[j] > 0 or t_neg[j] > 0 or t_post[j]:
                 fat = updated_fatigue(e_fatigue[e], t_load[j], 0.0, par[DECAY], par[GAIN], par[TOLERANCE], 0.0)
-                t = updated_trust(e_trust[e], t_pos[j], 0.0, t_neg[j], 0.0, par[T_POS], 0.0, par[T_NEG], 0.0)
+                t = e_trust[e]
+                if t_pos[j] > 0 or t_neg[j] > 0:  # `updated_trust` costs four powers: only when it moves trust
+                    t = updated_trust(t, t_pos[j], 0.0, t_neg[j], 0.0, par[T_POS], 0.0, par[T_NEG], 0.0)
                 counts[n_firms + b, ORGANIC] += t_post[j]
             else:
                 fat = e_fatigue[e] * (1.0 - par[DECAY])
