@@ -492,9 +492,19 @@ class MarketModel(mesa.Model):
     def cascade_table(self) -> pd.DataFrame:
         """Every item: its cascade size (all shares it caused) and its exposure and reaction counters."""
         table = pd.DataFrame({**self.items.cascades(), **self.recorder.item_columns(self.items.size)})
-        names = np.array([firm.name for firm in self.firms], dtype=object)
+        names = self.page_names()  # in the market, "firm" names the page: a firm or page_b
         table.insert(1, "firm", names[table.pop("firm_index").to_numpy()] if len(table) else [])
         return table
+
+    def page_names(self) -> np.ndarray:
+        """Every page's name: the firms', then background page b as 'page_b'."""
+        if self.market is not None:
+            return self.market.page_names()
+        return np.array([firm.name for firm in self.firms], dtype=object)
+
+    def page_table(self) -> pd.DataFrame:
+        """One row per page (firms first): MARKET_SPEC.md's page table; empty in part 1."""
+        return self.market.page_table() if self.market is not None else pd.DataFrame()
 
     def follow_event_table(self) -> pd.DataFrame:
         """Follow relations at set-up (step 0), new follows and unfollows: step, user, firm, event."""

@@ -20,6 +20,7 @@ import pandas as pd
 import yaml
 
 from sim.runs.figures import write_run_figures
+from sim.runs.market_report import market_section
 from sim.runs.report import write_report
 from sim.runs.runner import Replication
 from sim.scenario import Scenario, scenario_hash
@@ -40,6 +41,9 @@ SUMMARY_COLUMNS = (
     "replication", "seed", "firm", "early_reach", "late_reach", "crossover_day", "reach_per_spend",
     "followers_final", "trust_final", "max_cascade", "cumulative_reach_final",
 )  # fmt: skip
+
+
+MARKET_TABLES = ("pages", "pages_weekly", "user_cascades", "events")  # written when not empty (MARKET_SPEC.md)
 
 
 def default_folder(scenario: Scenario, started, root: Path = Path("results")) -> Path:
@@ -64,6 +68,7 @@ def combine(reps: list[Replication]) -> dict[str, pd.DataFrame]:
         "cascades": pd.concat([r.cascades for r in reps], ignore_index=True),
         "follow_events": pd.concat([r.follow_events for r in reps], ignore_index=True),
         "summary": summary[list(SUMMARY_COLUMNS)],
+        **{name: pd.concat([getattr(r, name) for r in reps], ignore_index=True) for name in MARKET_TABLES},
     }
 
 
@@ -109,6 +114,12 @@ def _write_folder(
         ("summary.csv", lambda: tables["summary"].to_csv(folder / "summary.csv", index=False)),
         ("summary_stats.csv", lambda: stats.to_csv(folder / "summary_stats.csv", index=False)),
     ]  # fmt: skip
+    for name in MARKET_TABLES:
+        if not tables[name].empty:
+            steps.append((f"{name}.parquet", lambda name=name: tables[name].to_parquet(folder / f"{name}.parquet",
+                                                                                   index=False)))  # fmt: skip
+    if figures and not tables["pages"].empty:
+        sections = (*sections, lambda run_tables: market_section(folder / "figures", run_tables))
     if figures:
         names = reps[0].firm_names
         made: dict = {}

@@ -49,6 +49,11 @@ class Replication:
     firm_names: list[str] = field(default_factory=list)
     wall_time: float = 0.0
     follow_events: pd.DataFrame = field(default_factory=pd.DataFrame)
+    # the page market (MARKET_SPEC.md, "Outputs added"); empty tables with market.pages 0 except user cascades
+    pages: pd.DataFrame = field(default_factory=pd.DataFrame)
+    pages_weekly: pd.DataFrame = field(default_factory=pd.DataFrame)
+    user_cascades: pd.DataFrame = field(default_factory=pd.DataFrame)
+    events: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def release(model: mesa.Model) -> None:
@@ -80,8 +85,9 @@ def run_replication(kwargs: dict, seed: int, replication: int, maps: bool = Fals
     summary = run_summary(firms, cascades)
     follow_events = model.follow_event_table()
     names = [firm.name for firm in model.firms]
+    market = market_tables(model)
     release(model)
-    for table in (firms, platform, cascades, summary, follow_events):
+    for table in (firms, platform, cascades, summary, follow_events, *market.values()):
         table.insert(0, "replication", replication)
     return Replication(
         replication=replication,
@@ -94,7 +100,21 @@ def run_replication(kwargs: dict, seed: int, replication: int, maps: bool = Fals
         firm_names=names,
         wall_time=time.perf_counter() - start,
         follow_events=follow_events,
+        **market,
     )
+
+
+def market_tables(model: MarketModel) -> dict[str, pd.DataFrame]:
+    """The page market's tables of a finished model: pages, weekly page series, user cascades, event log."""
+    page_names = model.page_names()
+    tables = {"user_cascades": model.cascades.table(model.items.firm, page_names)}
+    if model.market is not None:
+        tables["pages"] = model.market.page_table()
+        if model.p.market.weekly:
+            tables["pages_weekly"] = model.market.weekly_table()
+        if model.p.record_events:
+            tables["events"] = model.market.event_table()
+    return tables
 
 
 def run_replications(
