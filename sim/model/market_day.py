@@ -69,7 +69,7 @@ def user_day(
     feed_ptr, feed_order, f_page, f_channel, f_kind, f_item, f_social,  # the day's feed, grouped by user
     quality, q_factor, type_weight, load_table, annoy, share_prob, par, rng,
     seen_feed, counts, followers, user_counts, item_seen, item_likes, item_comments, item_direct_seen,
-    item_direct_positive, edge_of, events, record_events, day,
+    item_direct_positive, edge_of, events, record_events, day, trace,
 ):
     """Run one market day over every user (see the module docstring). Returns (wishes, pending, n_events).
 
@@ -79,6 +79,10 @@ def user_day(
     the user's row (`FollowEdges.grow` adds them); ``events``: the event log
     rows (day, user, page, event, cause) written from ``n_events`` on.
     ``edge_of`` (pages long, -1) is scratch and left as it came.
+    ``trace``: when it has rows, one row per candidate of the day is written
+    into it (user, page, channel, source-diversity rank k - 1, seen), for
+    the tests of the spec's checks and for viewers; size it with
+    `candidate_count`.
     """
     n_users = attention.shape[0]
     chrono = par[CHRONO] > 0.5
@@ -102,6 +106,8 @@ def user_day(
     c_key = np.empty(most)
     c_order = np.empty(most)
     c_seen = np.zeros(most, np.bool_)
+    c_rank = np.zeros(most, np.int64)
+    n_trace = 0
     width = 8
     for i in range(n_users):
         width = max(width, e_capacity[i])
@@ -144,6 +150,7 @@ def user_day(
         # 2. attention: one joint ranking of page items and friends' posts
         for c in range(m):
             c_seen[c] = False
+            c_rank[c] = 0
         friends_read = 0
         if m + n_friends <= budget:
             for c in range(m):
@@ -171,6 +178,7 @@ def user_day(
                 for r in range(m):
                     c = by_page[r]
                     k = k + 1 if r > 0 and c_page[by_page[r - 1]] == c_page[c] else 0
+                    c_rank[c] = k
                     if k > 0:
                         c_key[c] *= diversity**k
             for c in range(m):
@@ -188,6 +196,11 @@ def user_day(
                     if friends_read < n_friends:
                         f_key = _friend_step(rng, f_key, n_friends - friends_read)
                 taken += 1
+        if trace.shape[0] > 0:
+            for c in range(m):
+                trace[n_trace, 0], trace[n_trace, 1], trace[n_trace, 2] = i, c_page[c], c_channel[c]
+                trace[n_trace, 3], trace[n_trace, 4] = c_rank[c], c_seen[c]
+                n_trace += 1
         # 3. reactions to background pages' items; the firms' items are only marked seen
         for j in range(length):
             t_load[j], t_pos[j], t_neg[j], t_post[j] = 0.0, 0.0, 0.0, False
@@ -301,6 +314,16 @@ def user_day(
                 if record_events:
                     n_events = _event(events, n_events, day, i, n_firms + b, 4, 4)
     return (wish_user[:n_wish], wish_item[:n_wish], wish_direct[:n_wish]), (pend_user[:n_pend], pend_page[:n_pend]), n_events
+
+
+@njit(cache=True)
+def candidate_count(feed_ptr, e_start, e_length, e_page, post_ptr):
+    """The day's candidates of all users: feed rows plus their followed pages' posts (the trace's rows)."""
+    n = feed_ptr[-1]
+    for i in range(e_length.shape[0]):
+        for e in range(e_start[i], e_start[i] + e_length[i]):
+            n += post_ptr[e_page[e] + 1] - post_ptr[e_page[e]]
+    return n
 
 
 @njit(cache=True)

@@ -44,6 +44,8 @@ class PageMarket:
         self._posts_today = np.zeros(self.pages.size, np.int64)
         self._day_events = np.empty((0, 5), np.int64)
         self._n_events = 0
+        self.trace_candidates = False  # set True to keep each day's candidates in `trace` (tests, viewers)
+        self.trace = np.empty((0, 5), np.int64)
 
     def _parameter(self, config, name: str) -> float:
         if name == "chronological":
@@ -77,6 +79,8 @@ class PageMarket:
         seen = np.zeros(len(feed), bool)
         c = model.recorder.counters(model.items.size)
         events = np.empty((self._event_room(feed) if self.record_events else 0, 5), np.int64)
+        rows = md.candidate_count(ptr, edges.start, edges.length, edges.page, self._post_ptr) if self.trace_candidates else 0
+        self.trace = np.empty((rows, 5), np.int64)
         self._wishes, self._pending, n_events = md.user_day(
             self.n_firms, model.users.attention, model.users.flat("trust"),
             edges.start, edges.length, edges.capacity, edges.page, edges.trust, edges.fatigue,
@@ -85,7 +89,7 @@ class PageMarket:
             self._quality, model.levers.factor, model._type_weight, model._load, model._annoy, model._share_prob,
             self._par, model.rng, seen, self.counts, self.followers, self.user_counts,
             c["seen"], c["likes"], c["comments"], c["direct_seen"], c["direct_positive"],
-            self._edge_of, events, self.record_events, day,
+            self._edge_of, events, self.record_events, day, self.trace,
         )  # fmt: skip
         self._day_events = events[: min(n_events, events.shape[0])]
         return seen
