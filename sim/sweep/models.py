@@ -23,12 +23,14 @@ from __future__ import annotations
 import copy
 import math
 from dataclasses import dataclass, field
-from typing import Any, Literal, get_args, get_origin
+from types import UnionType
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 import annotated_types
 import numpy as np
 
 from sim.scenario import FirmParams, ModelConfig, ModelParams, ScenarioError, validate_config
+from sim.scenario.schema import MarketParams
 from sim.runs.statistics import SUMMARY_METRICS
 
 DERIVED_OUTPUTS = ("late_reach_gap", "winner", "crossover_day")
@@ -73,19 +75,30 @@ def _num(x: float) -> str:
     return str(int(x)) if float(x).is_integer() else str(x)
 
 
+def _plain(annotation: Any) -> Any:
+    """int for ``int``, ``Annotated[int, ...]`` and ``Annotated[int, ...] | None`` (a firm's ads or budget)."""
+    if get_origin(annotation) in (Union, UnionType):
+        args = [a for a in get_args(annotation) if a is not type(None)]
+        annotation = args[0] if len(args) == 1 else annotation
+    if get_origin(annotation) is Annotated:
+        annotation = get_args(annotation)[0]
+    return annotation
+
+
 def schema_info(cls: type, name: str) -> ParameterInfo | None:
     """ParameterInfo of a pydantic field: int, float or Literal; None for other types."""
     info = cls.model_fields[name]
-    if get_origin(info.annotation) is Literal:
-        return ParameterInfo("category", choices=get_args(info.annotation))
-    if info.annotation not in (int, float):
+    annotation = _plain(info.annotation)
+    if get_origin(annotation) is Literal:
+        return ParameterInfo("category", choices=get_args(annotation))
+    if annotation not in (int, float):
         return None
     bounds = {}
     for meta in info.metadata:
         for attr in ("ge", "gt", "le", "lt"):
             if isinstance(meta, getattr(annotated_types, attr.capitalize())):
                 bounds[attr] = float(getattr(meta, attr))
-    return ParameterInfo("int" if info.annotation is int else "float", **bounds)
+    return ParameterInfo("int" if annotation is int else "float", **bounds)
 
 
 class MarketSweepModel:
@@ -105,7 +118,8 @@ class MarketSweepModel:
     # -- the interface of a sweep model ----------------------------------------
 
     def parameter_names(self) -> list[str]:
-        names = [n for n in ModelParams.model_fields]
+        names = [n for n in ModelParams.model_fields if schema_info(ModelParams, n) is not None]
+        names += [f"market.{f}" for f in MarketParams.model_fields if schema_info(MarketParams, f) is not None]
         names += [f"firms.{firm}.{f}" for firm in self.firm_names for f in FirmParams.model_fields]
         return names
 
@@ -115,6 +129,8 @@ class MarketSweepModel:
             raise KeyError(f"{key!r} is a run setting, not a model parameter; the sweep's own seed and replications apply")
         if len(parts) == 1 and key in ModelParams.model_fields:
             info = schema_info(ModelParams, key)
+        elif len(parts) == 2 and parts[0] == "market" and parts[1] in MarketParams.model_fields:
+            info = schema_info(MarketParams, parts[1])
         elif len(parts) == 3 and parts[0] == "firms":
             if parts[1] not in self.firm_names:
                 names = ", ".join(repr(n) for n in self.firm_names)
