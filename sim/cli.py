@@ -273,8 +273,11 @@ def plan_workers(scenario: Scenario, asked: int | None, force: bool) -> int:
     per_worker = estimate.bytes + PROCESS_BASE
     workers = asked or min(scenario.replications, os.cpu_count() or 1)
     world = f"{scenario.width} x {scenario.height} users, {estimate.firms} firms"
-    check_memory(per_worker, f"one replication ({world})",
-                 "make the world smaller (width, height) or lower posts_per_day", force)  # fmt: skip
+    hint = "make the world smaller (width, height) or lower posts_per_day"
+    if scenario.market.pages:
+        world += f", {scenario.market.pages:,} pages with their follow edges"
+        hint = "make the world smaller (width, height) or lower market.pages or pages_followed"
+    check_memory(per_worker, f"one replication ({world})", hint, force)
     available = available_memory()
     fit = max(1, available // per_worker)
     if workers > fit and not force:
