@@ -31,7 +31,7 @@ from sim.model.levers import FeedLevers
 from sim.model.market_pages import PageMarket
 from sim.model.mechanics import AD, PAID, POST, PROMO, REPLY, REPLY_CHANNEL, SHARE, VALUE
 from sim.model.network import build_contacts
-from sim.model.outputs import FIRM_COLUMNS, PLATFORM_COLUMNS, PLATFORM_COUNTS, ValidationRecorder
+from sim.model.outputs import FIRM_COLUMNS, PLATFORM_COLUMNS, PLATFORM_COUNTS, UNFOLLOW_WINDOW, ValidationRecorder
 from sim.model.population import draw_population
 from sim.model.records import DailyRecord
 from sim.model.scratch import DayScratch
@@ -114,6 +114,7 @@ class MarketModel(mesa.Model):
         self._commenters = (np.empty(0, np.int64), np.empty(0, bool), np.empty(0))  # yesterday's, for trust change
         self._commenters_today = self._commenters
         self._causes = np.zeros((3, n_firms))  # today's unfollows of each firm by cause
+        self.last_unfollow = np.full(self.n_users, -UNFOLLOW_WINDOW, np.int64)  # each user's last unfollow day
         self.recorder = ValidationRecorder(n_firms)  # validation counters, no feedback
         self.recorder.on_follow_change(0, np.flatnonzero(self.users.flat("follows")), "initial")
         nothing = np.empty(0, np.int32)
@@ -334,6 +335,7 @@ class MarketModel(mesa.Model):
         )
         self._causes = np.zeros((3, n_firms))
         np.add.at(self._causes, (cause, leaving % n_firms), 1)
+        self.last_unfollow[leaving // n_firms] = self.steps
         if self.market is not None and self.p.record_events:
             self.market.log_firm_events(joiners, leaving, cause, seen, r)
         self._ever_reached += self._firm_counts[5].astype(np.int64)
@@ -413,8 +415,15 @@ class MarketModel(mesa.Model):
             "friend_posts": int(friends),
             "friend_posts_seen": int(friends_seen),
             "shown_share": float(used / eligible) if eligible else float("nan"),
+            "users_following": int(np.count_nonzero(self._follows_any())),
+            "users_unfollowed_51d": int(np.count_nonzero(self.last_unfollow > self.steps - UNFOLLOW_WINDOW)),
         }
         self.platform_record.add(np.array([self.platform_today[c] for c in PLATFORM_COLUMNS]))
+
+    def _follows_any(self) -> np.ndarray:
+        """Per user: follows at least one page (a firm, or a background page in the market)."""
+        any_firm = self.users.follows.any(axis=1)
+        return any_firm if self.market is None else any_firm | (self.market.edges.length > 0)
 
     def _remember_commenters(self, pairs: np.ndarray, answered: np.ndarray) -> None:
         """Today's commenters on the firms' items (once per pair; answered if any comment was), with today's dawn trust."""

@@ -69,7 +69,7 @@ def user_day(
     feed_ptr, feed_order, f_page, f_channel, f_kind, f_item, f_social,  # the day's feed, grouped by user
     quality, q_factor, type_weight, load_table, annoy, share_prob, par, rng,
     seen_feed, counts, followers, user_counts, item_seen, item_likes, item_comments, item_direct_seen,
-    item_direct_positive, edge_of, events, record_events, day, trace,
+    item_direct_positive, edge_of, events, record_events, day, trace, last_unfollow,
 ):
     """Run one market day over every user (see the module docstring). Returns (wishes, pending, n_events).
 
@@ -294,6 +294,7 @@ def user_day(
             e_page[last] = -1
             e_length[i] -= 1
             followers[b] -= 1
+            last_unfollow[i] = day
             counts[n_firms + b, UNFOLLOW_FATIGUE if cause == 1 else UNFOLLOW_NEGATIVE] += 1
             if record_events:
                 n_events = _event(events, n_events, day, i, n_firms + b, 5, cause)

@@ -89,7 +89,7 @@ class PageMarket:
             self._quality, model.levers.factor, model._type_weight, model._load, model._annoy, model._share_prob,
             self._par, model.rng, seen, self.counts, self.followers, self.user_counts,
             c["seen"], c["likes"], c["comments"], c["direct_seen"], c["direct_positive"],
-            self._edge_of, events, self.record_events, day, self.trace,
+            self._edge_of, events, self.record_events, day, self.trace, model.last_unfollow,
         )  # fmt: skip
         self._day_events = events[: min(n_events, events.shape[0])]
         return seen

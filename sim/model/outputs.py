@@ -31,8 +31,12 @@ PLATFORM_COLUMNS = (
     # offered and read, and the shown share (items seen / eligible items, friends' posts included)
     "follows", "unfollows", "follows_background", "unfollows_background", "friend_posts", "friend_posts_seen",
     "shown_share",
+    # for the unfollow figure (Kwak et al. 2011): users following any page, users who unfollowed any page in
+    # the last 51 days (today included)
+    "users_following", "users_unfollowed_51d",
 )  # fmt: skip
-PLATFORM_COUNTS = PLATFORM_COLUMNS[:5] + PLATFORM_COLUMNS[8:14]  # whole numbers; the rest are shares
+PLATFORM_COUNTS = (*PLATFORM_COLUMNS[:5], *PLATFORM_COLUMNS[8:14], *PLATFORM_COLUMNS[15:])  # the rest are shares
+UNFOLLOW_WINDOW = 51  # days
 
 EARLY_DAYS = 30  # early reach: mean daily reach over days 1-30
 LATE_DAYS = 90  # late reach: mean daily reach over the last 90 days

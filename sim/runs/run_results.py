@@ -33,6 +33,7 @@ class RunResults:
     - ``stats``: mean, sd and 95% interval across replications per firm and metric
       (``summary_stats.csv``).
     - ``cascades``: one row per shared item (``cascades.parquet``).
+    - ``pages``, ``pages_weekly``, ``user_cascades``: the page market's tables (MARKET_SPEC.md).
     - ``metadata``: seeds, workers, versions, git revision, wall time (``metadata.json``).
     - ``config``: the resolved scenario (``config.yaml``).
     """
@@ -58,6 +59,21 @@ class RunResults:
     @property
     def cascades(self) -> pd.DataFrame:
         return self._tables["cascades"]
+
+    @property
+    def pages(self) -> pd.DataFrame:
+        """The page market's page table (``pages.parquet``): one row per replication and page; empty in part 1."""
+        return self._tables["pages"]
+
+    @property
+    def pages_weekly(self) -> pd.DataFrame:
+        """Per replication, page and week (``pages_weekly.parquet``); empty in part 1 or when switched off."""
+        return self._tables["pages_weekly"]
+
+    @property
+    def user_cascades(self) -> pd.DataFrame:
+        """Cascades started by users' shares, as Goel et al. count them (``user_cascades.parquet``)."""
+        return self._tables["user_cascades"]
 
     @cached_property
     def stats(self) -> pd.DataFrame:
@@ -98,5 +114,5 @@ class RunResults:
         return (
             f"<RunResults {self.scenario.name!r}: {len(self.replications)} replications of {days} days, "
             f"firms {', '.join(self.firm_names)}, seed {self.scenario.seed}; "
-            ".timeseries .summary .stats .cascades .metadata, .save(folder)>"
+            ".timeseries .summary .stats .cascades .pages .metadata, .save(folder)>"
         )
