@@ -99,3 +99,18 @@ def test_a_market_run_writes_the_market_tables_and_report_section(tmp_path):
         assert (out / "figures" / f"{figure}.png").exists() and f"figures/{figure}.png" in report
     cascades = pd.read_parquet(out / "user_cascades.parquet")
     assert (cascades["size"] >= 1).all() and np.isin(cascades["page_name"], pages["name"]).all()
+
+
+def test_sweeps_studies_and_calibrations_vary_market_keys():
+    """market.* keys, the levers and a firm's per-capita ads are sweep parameters (and so study and ABC ones)."""
+    from sim.sweep.models import MarketSweepModel
+
+    model = MarketSweepModel(load_scenario(MARKET).model_kwargs())
+    assert model.parameter("market.pages").kind == "int" and model.parameter("source_diversity").gt == 0
+    assert model.parameter("firms.broadcast.ads_share").le == 1
+    config = model.config({"market.pages": 50, "market.discover_rate": 0.1, "firms.broadcast.ads_share": 0.2})
+    assert config["market"]["pages"] == 50 and config["market"]["discover_rate"] == 0.1
+    broadcast = config["firms"][0]
+    assert broadcast["ads_share"] == 0.2 and "ads_per_day" not in broadcast  # the swept form replaces the other
+    built = MarketModel(seed=1, **{**config, "width": 10, "height": 10, "steps": 1})
+    assert built.firms[0].ads_per_day == 20 and built.market.pages.size == 50

@@ -30,7 +30,9 @@ import annotated_types
 import numpy as np
 
 from sim.scenario import FirmParams, ModelConfig, ModelParams, ScenarioError, validate_config
-from sim.scenario.schema import MarketParams
+from sim.scenario.schema import PER_CAPITA, MarketParams
+
+PER_CAPITA_PAIRS = tuple(PER_CAPITA.items())  # (ads_share, ads_per_day), (budget_per_10k, budget)
 from sim.runs.statistics import SUMMARY_METRICS
 
 DERIVED_OUTPUTS = ("late_reach_gap", "winner", "crossover_day")
@@ -192,7 +194,13 @@ class MarketSweepModel:
         for key, value in params.items():
             parts = key.split(".")
             if parts[0] == "firms":
-                config["firms"][self.firm_names.index(parts[1])][parts[2]] = value
+                firm = config["firms"][self.firm_names.index(parts[1])]
+                firm[parts[2]] = value
+                for one, other in PER_CAPITA_PAIRS:  # a swept form of a firm's ads or budget replaces the other
+                    if parts[2] in (one, other):
+                        firm.pop(other if parts[2] == one else one, None)
+            elif parts[0] == "market":
+                config["market"] = {**config.get("market", {}), parts[1]: value}
             else:
                 config[key] = value
         return config
