@@ -58,14 +58,17 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
-# name -> (width, height, days)
-SIZES: dict[str, tuple[int, int, int]] = {
-    "default": (100, 100, 365),
-    "50": (50, 50, 365),
-    "200": (200, 200, 365),
-    "300": (300, 300, 100),
-    "1000": (1000, 1000, 30),
-    "10M": (3163, 3163, 365),
+# name -> (width, height, days, background pages); pages > 0 is the page market (MARKET_SPEC.md)
+SIZES: dict[str, tuple[int, int, int, int]] = {
+    "default": (100, 100, 365, 0),
+    "50": (50, 50, 365, 0),
+    "200": (200, 200, 365, 0),
+    "300": (300, 300, 100, 0),
+    "1000": (1000, 1000, 30, 0),
+    "10M": (3163, 3163, 365, 0),
+    "market": (100, 100, 365, 2000),
+    "market1000": (1000, 1000, 30, 100_000),
+    "market10M": (3163, 3163, 30, 1_000_000),
 }
 DEFAULT_SIZES = ("default", "50", "200", "300", "1000")  # 10M only on request
 
@@ -101,7 +104,7 @@ def _peak_rss_mib() -> float:
     return kib / 1024
 
 
-def _child_measure(width: int, height: int, days: int, seed: int, root: str) -> dict:
+def _child_measure(width: int, height: int, days: int, seed: int, root: str, pages: int = 0) -> dict:
     pinned = _one_core()
     sys.path.insert(0, root)
     t0 = time.perf_counter()
@@ -113,7 +116,8 @@ def _child_measure(width: int, height: int, days: int, seed: int, root: str) -> 
         warm.step()
     del warm
     t1, c1 = time.perf_counter(), time.process_time()
-    model = MarketModel(seed=seed, width=width, height=height, steps=days)
+    market = {"market": {"pages": pages}} if pages else {}
+    model = MarketModel(seed=seed, width=width, height=height, steps=days, **market)
     t2, c2 = time.perf_counter(), time.process_time()
     while model.running:
         model.step()
@@ -132,7 +136,7 @@ def _child_measure(width: int, height: int, days: int, seed: int, root: str) -> 
     }
 
 
-def _child_profile(width: int, height: int, days: int, seed: int, top: int) -> None:
+def _child_profile(width: int, height: int, days: int, seed: int, top: int, pages: int = 0) -> None:
     import cProfile
     import pstats
 
@@ -143,7 +147,8 @@ def _child_profile(width: int, height: int, days: int, seed: int, top: int) -> N
     profiler = cProfile.Profile()
     t0 = time.perf_counter()
     profiler.enable()
-    model = MarketModel(seed=seed, width=width, height=height, steps=days)
+    market = {"market": {"pages": pages}} if pages else {}
+    model = MarketModel(seed=seed, width=width, height=height, steps=days, **market)
     while model.running:
         model.step()
     profiler.disable()
@@ -199,9 +204,9 @@ def _run_child(args: list[str], capture: bool) -> subprocess.CompletedProcess:
                           stderr=subprocess.PIPE if capture else None, check=False)
 
 
-def measure(width: int, height: int, days: int, seed: int, root: Path = REPO_ROOT) -> dict:
+def measure(width: int, height: int, days: int, seed: int, root: Path = REPO_ROOT, pages: int = 0) -> dict:
     """One measurement in a fresh interpreter, of the model in the source tree ``root``."""
-    proc = _run_child(["--_child", f"{width}x{height}x{days}", "--seed", str(seed), "--_root", str(root)],
+    proc = _run_child(["--_child", f"{width}x{height}x{days}x{pages}", "--seed", str(seed), "--_root", str(root)],
                       capture=True)
     for line in proc.stdout.splitlines():
         if line.startswith(RESULT_MARK):
@@ -210,17 +215,19 @@ def measure(width: int, height: int, days: int, seed: int, root: Path = REPO_ROO
     raise RuntimeError(f"exit status {proc.returncode}: {lines[-1] if lines else 'no output'}")
 
 
-def parse_size(token: str) -> tuple[str, tuple[int, int, int]]:
+def parse_size(token: str) -> tuple[str, tuple[int, int, int, int]]:
     token = token.strip()
     if token in SIZES:
         return token, SIZES[token]
     try:
-        w, h, d = (int(v) for v in token.lower().split("x"))
+        values = [int(v) for v in token.lower().split("x")]
+        if len(values) not in (3, 4):
+            raise ValueError
     except ValueError:
         raise argparse.ArgumentTypeError(
-            f"unknown size {token!r}; use {', '.join(SIZES)} or WxHxDAYS (e.g. 500x500x50)"
+            f"unknown size {token!r}; use {', '.join(SIZES)}, WxHxDAYS (e.g. 500x500x50) or WxHxDAYSxPAGES"
         ) from None
-    return token, (w, h, d)
+    return token, (*values[:3], values[3] if len(values) == 4 else 0)
 
 
 def _version(dist: str) -> str:
@@ -341,6 +348,10 @@ TARGETS = {
     "1000": (">= 20 M user-days/s", lambda s: s["rate"][1] >= 20e6),
     "10M": ("build <= 30 s, run <= 300 s, peak < 12 GB",
             lambda s: s["build"][1] <= 30 and s["run"][1] <= 300 and s["rss"] < 12e9 / 2**20),
+    # issue 20's, the page market
+    "market": ("run <= 2 s", lambda s: s["run"][1] <= 2.0),
+    "market1000": (">= 2 M user-days/s, peak <= 4 GB", lambda s: s["rate"][1] >= 2e6 and s["rss"] <= 4e9 / 2**20),
+    "market10M": ("build and 30 days measured, peak < 16 GB", lambda s: s["rss"] < 16e9 / 2**20),
 }
 
 
@@ -386,21 +397,21 @@ def run_sizes(sizes: dict, repeat: int, seed: int, roots: dict[str, Path], cpu: 
     With ``cpu``, build and run times are the child's CPU seconds (``time.process_time``) instead of wall seconds.
     """
     results: dict[str, dict[str, dict]] = {label: {} for label in roots}
-    for name, (w, h, d) in sizes.items():
+    for name, (w, h, d, pages) in sizes.items():
         runs: dict[str, list] = {label: [] for label in roots}
         for k in range(repeat):
             for label, root in roots.items():
                 if "error" in results[label].get(name, {}):
                     continue
-                print(f"  {name} ({w} x {h}, {d} days) {label} run {k + 1}/{repeat} ...", end=" ",
+                print(f"  {name} ({w} x {h}, {d} days, {pages} pages) {label} run {k + 1}/{repeat} ...", end=" ",
                       file=sys.stderr, flush=True)
                 try:
-                    r = measure(w, h, d, seed, root)
+                    r = measure(w, h, d, seed, root, pages)
                     if cpu:
                         r["build_s"], r["run_s"] = r["build_cpu_s"], r["run_cpu_s"]
                 except RuntimeError as err:
                     print("failed", file=sys.stderr, flush=True)
-                    results[label][name] = {"grid": f"{w} x {h}", "dims": (w, h, d), "error": str(err)}
+                    results[label][name] = {"grid": f"{w} x {h}", "dims": (w, h, d, pages), "error": str(err)}
                     print(err, file=sys.stderr)
                     continue
                 print(f"build {r['build_s']:.2f} s, run {r['run_s']:.3f} s, "
@@ -408,7 +419,7 @@ def run_sizes(sizes: dict, repeat: int, seed: int, roots: dict[str, Path], cpu: 
                 runs[label].append(r)
         for label in roots:
             if runs[label] and "error" not in results[label].get(name, {}):
-                results[label][name] = {"grid": f"{w} x {h}", "dims": (w, h, d), **summarize(runs[label])}
+                results[label][name] = {"grid": f"{w} x {h}", "dims": (w, h, d, pages), **summarize(runs[label])}
     return results
 
 
@@ -447,12 +458,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     if args._child:  # inside a fresh interpreter: one measurement
-        _, (w, h, d) = parse_size(args._child)
-        print(RESULT_MARK + json.dumps(_child_measure(w, h, d, args.seed, args._root)), flush=True)
+        _, (w, h, d, p) = parse_size(args._child)
+        print(RESULT_MARK + json.dumps(_child_measure(w, h, d, args.seed, args._root, p)), flush=True)
         return 0
     if args._child_profile:
-        _, (w, h, d) = parse_size(args._child_profile)
-        _child_profile(w, h, d, args.seed, top=25)
+        _, (w, h, d, p) = parse_size(args._child_profile)
+        _child_profile(w, h, d, args.seed, top=25, pages=p)
         return 0
 
     if args.repeat < 1:
@@ -470,9 +481,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  start    : {_load()}")
     print()
     if args.profile:
-        w, h, d = next(iter(sizes.values()))
+        w, h, d, p = next(iter(sizes.values()))
         sys.stdout.flush()
-        proc = _run_child(["--_child_profile", f"{w}x{h}x{d}", "--seed", str(args.seed)], capture=False)
+        proc = _run_child(["--_child_profile", f"{w}x{h}x{d}x{p}", "--seed", str(args.seed)], capture=False)
         return proc.returncode
 
     print(f"seed {args.seed}, {args.repeat} run(s) per size", flush=True)

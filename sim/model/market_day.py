@@ -168,7 +168,9 @@ def user_day(
                         t = e_trust[c_edge[c]]
                     else:
                         t = par[TRUST0]
-                    w = candidate_weight(type_weight[c_channel[c], c_kind[c]], t, c_social[c]) * q_factor[pg]
+                    w = type_weight[c_channel[c], c_kind[c]] * (1.0 + t) * q_factor[pg]
+                    if c_social[c] > 0:  # the social-proof factor 1 + ln(1 + s) is 1 without sharers
+                        w = candidate_weight(type_weight[c_channel[c], c_kind[c]], t, c_social[c]) * q_factor[pg]
                 c_key[c] = w
             if diversity < 1.0 and not chrono:  # the k-th item of one page today weighs diversity^(k-1)
                 for c in range(m):
@@ -181,14 +183,14 @@ def user_day(
                     c_rank[c] = k
                     if k > 0:
                         c_key[c] *= diversity**k
-            for c in range(m):
-                c_key[c] = np.log(1.0 - rng.random()) / c_key[c]
-            order = np.argsort(-c_key[:m], kind="mergesort")
+            for c in range(m):  # minus the log key, so that an ascending sort puts the largest keys first
+                c_key[c] = -np.log(1.0 - rng.random()) / c_key[c]
+            order = np.argsort(c_key[:m], kind="mergesort")
             w_friend = 1.0 if chrono else par[W_FRIEND]
             f_key = _friend_step(rng, 0.0, n_friends) if n_friends > 0 else 0.0
             taken, pi = 0, 0
             while taken < budget and (pi < m or friends_read < n_friends):
-                if pi < m and (friends_read >= n_friends or c_key[order[pi]] > f_key / w_friend):
+                if pi < m and (friends_read >= n_friends or -c_key[order[pi]] > f_key / w_friend):
                     c_seen[order[pi]] = True
                     pi += 1
                 else:
