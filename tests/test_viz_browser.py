@@ -402,7 +402,10 @@ def server():
 
 
 @pytest.fixture(scope="module")
-def browser(server):
+def browser():
+    reason = browser_missing()
+    if reason:
+        pytest.skip(f"browser test needs Debian's Chromium and Playwright: {reason}")
     with chromium() as launched:
         yield launched
 
@@ -474,3 +477,64 @@ def test_screenshot_of_a_run_past_the_crossover(page, tmp_path):
     path = page.screenshot(tmp_path / "viz.png")
     assert path.stat().st_size > 50_000 and path.read_bytes().startswith(b"\x89PNG")
     assert {path.name: path.read_bytes() for path in tracked.glob("*.png")} == before
+
+
+# --------------------------------------------------------------------------
+# The market view in Chromium
+# --------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def market_server(tmp_path_factory):
+    reason = browser_missing()
+    if reason:
+        pytest.skip(f"browser test needs Debian's Chromium and Playwright: {reason}")
+    path = tmp_path_factory.mktemp("market_view") / "market_small.yaml"
+    path.write_text(MARKET_YAML.format(width=30, pages=100, ads=180))
+    demo = DemoServer(str(path))
+    demo.start()
+    yield demo
+    demo.stop()
+
+
+@pytest.fixture
+def market_page(browser, market_server):
+    tab = DemoPage(browser, market_server.url)
+    yield tab
+    assert tab.errors == [], "errors in the browser console"
+    assert tab.foreign_requests() == [], "the page asked another host: it would not work offline"
+    tab.close()
+
+
+def read_shares(page) -> dict[str, int]:
+    """The feed panel's read share per source (percent), as the page shows it."""
+    rows = page.page.locator(".feed-row").evaluate_all("rows => rows.map(r => [r.dataset.source, r.cells[3].textContent])")
+    return {source: int(text.rstrip("%")) for source, text in rows}
+
+
+def test_market_view_draws_the_feed_and_its_levers_and_a_moved_lever_changes_the_feed(market_page, tmp_path):
+    page = market_page.open()
+    assert page.page.get_by_text("The feed today, day 0: what a user was offered and read").is_visible()
+    assert page.page.locator(".feed-row").count() == 4  # friends, pages, firms, all
+    assert len(page.image_sources()) == 6  # the map and five plots: the read-share plot is the fifth
+    for _, label, off in LEVERS:
+        assert page.page.get_by_role("slider", name=f"Feed lever: {label} (off at {off:g})", exact=True).count() == 1
+    assert "Feed levers: source diversity 1 (off)" in page.text(".lever-line")
+    assert "100 background pages" in page.text(".market-line")
+
+    page.step(3)
+    assert page.text(".feed-caption").startswith("day 3: a user was offered ")
+    assert page.page.get_by_text("The feed today, day 3: what a user was offered and read").is_visible()
+    before = read_shares(page)
+    assert all(0 < share < 100 for share in before.values()), before
+
+    page.set_slider("Feed lever: promo weight (off at 1)", 0.05)
+    assert "promo weight 1 (off)" in page.text(".lever-line")  # nothing changes before Reset
+    page.reset()
+    assert "promo weight 0.05 · baseline" in page.text(".lever-line")
+    page.step(3)
+    after = read_shares(page)
+    # the same seed: only the lever differs. Promotional items sink, friends' posts are read instead.
+    assert after["friends"] > before["friends"] and after["firms"] < before["firms"], (before, after)
+    path = page.screenshot(tmp_path / "viz_market.png")
+    assert path.stat().st_size > 50_000
