@@ -256,42 +256,46 @@ def FeedToday(model):
             solara.HTML(tag="div", unsafe_innerHTML="<small>No page market in this world (market.pages is 0).</small>")
             return
         title(f"The feed today, day {model.steps}: what a user was offered and read",
-              "per user, averaged over all users; both bars to one scale, so the read bar's length is the shown share")
+              "per user (mean of all users); the two bars share one scale")
         solara.HTML(tag="div", unsafe_innerHTML=feed_today_html(model))
+        levers = html.escape(lever_line(model.p)).replace("Feed levers:", "<b>Feed levers:</b>", 1)
         solara.HTML(tag="div", unsafe_innerHTML=(
-            f"<p class='lever-line' style='margin:6px 0 2px'><small><b>{html.escape(lever_line(model.p))}</b>"
-            "</small></p>"
+            f"<p class='lever-line' style='margin:6px 0 2px'><small>{levers}</small></p>"
             f"<p class='market-line' style='margin:0'><small>{html.escape(market_line(model))}</small></p>"
         ))
 
 
 def read_share_series(model) -> list[Series]:
-    """Per source, items read over items offered each day (0 where none was offered); black: all sources."""
+    """Per source, items read over items offered each day (0 where none was offered); then all sources (dashed)."""
     table = model.feed_history()
     x = table["step"].to_numpy()
     out = []
     for key, _, colour in SOURCES:
         given, read = table[f"{key}_delivered"].to_numpy(float), table[f"{key}_seen"].to_numpy(float)
         out.append(Series(x, np.divide(read, given, out=np.zeros_like(read), where=given > 0), colour))
-    out.append(Series(x, table["shown_share"].to_numpy(float), ALL_COLOUR, "--", width=1.4))
+    out.append(Series(x, table["shown_share"].to_numpy(float), ALL_COLOUR, "--"))
     return out
 
 
 @solara.component
 def FeedHistory(model):
-    """Day by day, the chance an offered item is read, per source and for the whole feed (the shown share)."""
+    """Day by day, the share of offered items that were read, per source and for the whole feed (the shown share)."""
     if not is_market(model):
         return
-    legend = "".join(chip(colour, label) for _, label, colour in SOURCES) + chip(ALL_COLOUR, "all (shown share)")
+    legend = ("".join(chip(colour, label) for _, label, colour in SOURCES) + chip(ALL_COLOUR, "all: the shown share")
+              + f"<br>faint: each day · bold: mean of the last {TREND_DAYS} days")
+
+    def series_of(m):
+        shares = read_share_series(m)
+        return [_faint(s) for s in shares[:-1]] + [_trend(s) for s in shares[:-1]] + [_trend(shares[-1])]
 
     def caption_of(m):
-        series = read_share_series(m)
         labels = [label for _, label, _ in SOURCES] + ["all"]
         return f"day {m.steps}: read share " + " · ".join(
-            f"{label} {s.y[-1]:.0%}" for label, s in zip(labels, series, strict=True))
+            f"{label} {s.y[-1]:.0%}" for label, s in zip(labels, read_share_series(m), strict=True))
 
     LinePlot(model, "Read share: of the items offered, the share read", legend, "read / offered",
-             read_share_series, caption_of, ylim=(0.0, 1.0), height=2.4)
+             series_of, caption_of, ylim=(0.0, 1.0), height=2.2)
 
 
 def page_components(scenario) -> list:

@@ -280,8 +280,15 @@ def _slider(label: str, value, low, high, step, integer: bool = False) -> dict:
 def world_line(model: DemoMarket) -> str:
     """One sentence describing the running world, for the page (and the browser test)."""
     p = model.p
+    source = model.source or model.scenario or p
+    pages = ""
+    if p.market.pages:
+        pages = f" and {p.market.pages:,} background pages"
+        if p.market.pages != source.market.pages:
+            pages += (f" (the scenario's {source.market.pages:,} for {source.width} x {source.height} users, "
+                      "scaled with the users)")
     return (
-        f"{p.width} x {p.height} users; each follows about {p.pages_followed:g} pages and reads about "
+        f"{p.width} x {p.height} users{pages}; each follows about {p.pages_followed:g} pages and reads about "
         f"{p.attention_mean:g} items a day; {p.ranking} ranking; seed {model.demo_seed}; day {model.steps} of {p.steps}."
     )
 
