@@ -189,6 +189,18 @@ def test_world_size_scales_a_markets_pages_with_its_users(small_market):
     assert Market(world_size=80).p.market.pages == 0  # part 1 stays part 1
 
 
+def test_a_firm_with_ads_per_user_keeps_them_until_its_slider_moves(tmp_path):
+    path = tmp_path / "per_user.yaml"
+    path.write_text(MARKET_YAML.format(width=30, pages=100, ads=180).replace("ads_per_day: 180", "ads_share: 0.2"))
+    Shared = demo_model_class(load_scenario(path))
+    params = model_params(Shared.scenario)
+    assert params["broadcast_ads_per_day"]["value"] == 180  # 0.2 ads per user x 900 users
+    assert firm(Shared(**{name: spec["value"] for name, spec in params.items()}), "broadcast").ads_per_day == 180
+    assert firm(Shared(world_size=60), "broadcast").ads_per_day == 720  # per user: scales with the world
+    assert firm(Shared(world_size=60, broadcast_ads_per_day=100), "broadcast").ads_per_day == 100
+    assert firm(Shared(broadcast_preset="dialogue"), "broadcast").ads_per_day == 0
+
+
 def test_the_levers_are_sidebar_controls_of_a_market(small_market, tmp_path):
     params = model_params(small_market.scenario)
     levers = [name for name, _, _ in LEVERS]

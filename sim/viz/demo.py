@@ -135,7 +135,7 @@ class DemoMarket(MarketModel):
                 params[key] = value
         if world_size is not None:
             _resize(params, int(world_size))
-        params["firms"] = _firms(params["firms"], firm_controls)
+        params["firms"] = _firms(params["firms"], firm_controls, self.scenario.width * self.scenario.height)
         self.demo_seed = self.scenario.seed if seed is None else int(seed)
         self._history: tuple[int, pd.DataFrame] | None = None
         self._feed_history: tuple[int, pd.DataFrame] | None = None
@@ -183,8 +183,14 @@ def _resize(kwargs: dict, size: int) -> None:
             firm["home"] = [x * kwargs["width"] // width, y * kwargs["height"] // height]
 
 
-def _firms(firms: list[dict], controls: dict[str, Any]) -> list[dict]:
-    """The scenario's firms with the preset choices and moved sliders applied."""
+def _firms(firms: list[dict], controls: dict[str, Any], n_users: int) -> list[dict]:
+    """The scenario's firms with the preset choices and moved sliders applied.
+
+    A firm given ``ads_share`` (ads per user) keeps it until its ads slider
+    moves away from the scenario's value (``ads_share`` times the
+    scenario's ``n_users``, what the slider starts at) or another preset is
+    chosen: then its ads per day are absolute.
+    """
     known = {f"{firm['name']}_{field}": (k, field) for k, firm in enumerate(firms) for field in (*KNOBS, "preset")}
     unknown = sorted(set(controls) - set(known))
     if unknown:
@@ -196,11 +202,21 @@ def _firms(firms: list[dict], controls: dict[str, Any]) -> list[dict]:
             if preset not in PRESETS:
                 raise ScenarioError(f"DemoMarket: {firm['name']}_preset: must be one of {', '.join(PRESETS)} (got {preset!r})")
             out[k].update({key: value for key, value in PRESETS[preset].items() if key != "budget"}, preset=preset)
+            out[k].pop("ads_share", None)  # the preset's ads per day replace it
     for key, value in controls.items():
         k, field = known[key]
-        if field != "preset" and value is not None and not _same(value, firms[k][field]):
+        if field != "preset" and value is not None and not _same(value, _start(firms[k], field, n_users)):
             out[k][field] = value
+            if field == "ads_per_day":
+                out[k].pop("ads_share", None)
     return out
+
+
+def _start(firm: dict, field: str, n_users: int) -> Any:
+    """Where a firm's slider starts: the firm's value, or for ads given per user, ads per day at ``n_users``."""
+    if field == "ads_per_day" and firm.get("ads_per_day") is None:
+        return round(firm["ads_share"] * n_users)
+    return firm[field]
 
 
 def _same(a: Any, b: Any) -> bool:
@@ -233,11 +249,12 @@ def model_params(scenario: Scenario) -> dict[str, dict]:
         params.update(lever_params(scenario))
     for firm in scenario.firms:
         name, start = firm.name, firm.preset or CUSTOM
+        ads = firm.resolved(scenario.width * scenario.height)["ads_per_day"]  # ads_share too, as ads per day
         params[f"{name}_preset"] = {"type": "Select", "label": f"{name}: preset", "value": start,
                                     "values": [start, *[p for p in PRESETS if p != start]]}
         params[f"{name}_posts_per_day"] = _slider(f"{name}: posts per day", firm.posts_per_day, 0, max(12, firm.posts_per_day), 0.5)
         params[f"{name}_promo_share"] = _slider(f"{name}: promo share", firm.promo_share, 0, 1, 0.01)
-        params[f"{name}_ads_per_day"] = _slider(f"{name}: ads per day", firm.ads_per_day, 0, max(2000, 2 * firm.ads_per_day), 50, integer=True)
+        params[f"{name}_ads_per_day"] = _slider(f"{name}: ads per day", ads, 0, max(2000, 2 * ads), 50, integer=True)
         params[f"{name}_reply_rate"] = _slider(f"{name}: reply rate", firm.reply_rate, 0, 1, 0.01)
         params[f"{name}_delete_critics"] = _slider(f"{name}: delete critics", firm.delete_critics, 0, 1, 0.01)
     return params
