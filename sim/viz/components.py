@@ -16,7 +16,7 @@ import pandas as pd
 import solara
 from mesa.visualization.utils import update_counter
 
-from sim.viz.demo import firm_rows, market_line, release, world_line
+from sim.viz.demo import firm_rows, market_line, pages_phrase, release, world_line
 from sim.viz.draw import CHANNELS, MAP_MODES, PlotCanvas, Series, code_colour, map_png, model_colours
 from sim.viz.feed import ALL_COLOUR, SOURCES, composition_today, is_market, lever_line
 
@@ -236,11 +236,10 @@ def feed_today_html(model) -> str:
                 f"<td>{read:,.2f}</td><td><b>{shown}</b></td></tr>")
     head = "".join(f"<th style='text-align:left;padding-right:10px'>{h}</th>"
                    for h in ("source", "offered", "read", "read share"))
-    caption = (f"day {model.steps}: a user was offered {offered:,.1f} items and read {read:,.1f} "
-               f"(shown share {shown}); firms' items: {today['firms_seen']:,.2f} read of {today['firms_delivered']:,.2f}"
+    caption = (f"day {model.steps}: {offered:,.1f} items offered a user, {read:,.1f} read (shown share {shown})"
                if model.steps else "day 0: nothing has happened yet")
     return (
-        f"<div style='display:grid;grid-template-columns:52px auto;row-gap:3px;align-items:center;margin:4px 0'>"
+        f"<div style='display:grid;grid-template-columns:60px auto;row-gap:3px;align-items:center;margin:4px 0'>"
         f"<small>offered</small>{_bar(today, 'delivered', scale)}<small>read</small>{_bar(today, 'seen', scale)}</div>"
         f"<table class='feed-table' style='font-size:90%'><tr>{head}</tr>{''.join(rows)}</table>"
         f"<small class='feed-caption'>{html.escape(caption)}</small>"
@@ -255,13 +254,14 @@ def FeedToday(model):
         if not is_market(model):
             solara.HTML(tag="div", unsafe_innerHTML="<small>No page market in this world (market.pages is 0).</small>")
             return
-        title(f"The feed today, day {model.steps}: what a user was offered and read",
-              "per user (mean of all users); the two bars share one scale")
+        title(f"The feed today, day {model.steps}",
+              "offered and read, per user (mean); one scale for both bars")
         solara.HTML(tag="div", unsafe_innerHTML=feed_today_html(model))
         levers = html.escape(lever_line(model.p)).replace("Feed levers:", "<b>Feed levers:</b>", 1)
         solara.HTML(tag="div", unsafe_innerHTML=(
-            f"<p class='lever-line' style='margin:6px 0 2px'><small>{levers}</small></p>"
-            f"<p class='market-line' style='margin:0'><small>{html.escape(market_line(model))}</small></p>"
+            f"<p class='lever-line' style='margin:4px 0 0;line-height:1.25'><small>{levers}</small></p>"
+            f"<p class='market-line' style='margin:0;line-height:1.25'><small><b>Market:</b> {html.escape(pages_phrase(model))}."
+            "</small></p>"
         ))
 
 

@@ -297,17 +297,21 @@ def _slider(label: str, value, low, high, step, integer: bool = False) -> dict:
 def world_line(model: DemoMarket) -> str:
     """One sentence describing the running world, for the page (and the browser test)."""
     p = model.p
-    source = model.source or model.scenario or p
-    pages = ""
-    if p.market.pages:
-        pages = f" and {p.market.pages:,} background pages"
-        if p.market.pages != source.market.pages:
-            pages += (f" (the scenario's {source.market.pages:,} for {source.width} x {source.height} users, "
-                      "scaled with the users)")
+    pages = f" and {pages_phrase(model)}" if p.market.pages else ""
     return (
         f"{p.width} x {p.height} users{pages}; each follows about {p.pages_followed:g} pages and reads about "
         f"{p.attention_mean:g} items a day; {p.ranking} ranking; seed {model.demo_seed}; day {model.steps} of {p.steps}."
     )
+
+
+def pages_phrase(model: DemoMarket) -> str:
+    """'500 background pages', saying so when they were scaled from the scenario's."""
+    p = model.p
+    source = model.source or model.scenario or p
+    text = f"{p.market.pages:,} background pages"
+    if p.market.pages != source.market.pages:
+        text += f" (the scenario's {source.market.pages:,} for {source.width} x {source.height} users, scaled with the users)"
+    return text
 
 
 def market_line(model: DemoMarket) -> str:
