@@ -320,8 +320,8 @@ def market_line(model: DemoMarket) -> str:
     if p.market.pages == 0:
         return ""
     source = model.source or model.scenario or p
-    text = (f"{p.market.pages:,} background pages, each posting about {p.page_post_rate:g} items a day on average, "
-            f"ranked in one feed with friends' posts (about {p.market.friend_posts:g} a user a day) and the firms' items.")
+    text = (f"{p.market.pages:,} background pages, each posting about {p.page_post_rate:g} items a day on average; "
+            f"friends' posts add about {p.market.friend_posts:g} items a user a day.")
     if (p.width, p.height, p.market.pages) != (source.width, source.height, source.market.pages):
         text += (f" The scenario has {source.market.pages:,} pages for {source.width} x {source.height} users; "
                  f"here the pages scale with the users")
