@@ -1,5 +1,8 @@
 """Solara components of the browser demo: the map, four live plots and the explanation panel.
 
+A market scenario adds the market view's two feed panels (`page_components`
+chooses the list).
+
 Each component takes the model (as SolaraViz passes it), subscribes to Mesa's
 ``update_counter`` so it redraws after every step, and memoises its picture
 on (model, day) so that moving a slider does not redraw anything. The
