@@ -210,6 +210,12 @@ def test_the_levers_are_sidebar_controls_of_a_market(small_market, tmp_path):
     moved = small_market(source_diversity=0.5, quality_ranking=1.0, complaint_ranking=1.0, weight_promo=0.5,
                          annoy_base=0.05)
     assert [getattr(moved.p, name) for name in levers] == [0.5, 1.0, 1.0, 0.5, 0.05]
+    odd = small_market.scenario.model_copy(update={"source_diversity": 0.33, "weight_promo": 0.37, "annoy_base": 0.5})
+    for name in levers:  # off-grid and out-of-range starts still sit on their slider's grid
+        spec = model_params(odd)[name]
+        assert spec["min"] <= spec["value"] <= spec["max"], spec
+        assert math.isclose((spec["value"] - spec["min"]) / spec["step"], round((spec["value"] - spec["min"]) / spec["step"]),
+                            abs_tol=1e-6), spec
     assert lever_line(moved.p) == ("Feed levers: source diversity 0.5 · quality ranking 1 · complaint ranking 1 · "
                                    "promo weight 0.5 · baseline annoyance 0.05")
     assert "source diversity 1 (off)" in lever_line(small_market().p)

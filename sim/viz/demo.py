@@ -5,7 +5,9 @@ sidebar's values as flat keyword arguments (``pages_followed=300``,
 ``broadcast_reply_rate=0.5``, ...). `demo_model_class` makes such a class for a
 base scenario: it turns the flat values into the scenario's model keyword
 arguments and calls `MarketModel`. It only translates parameters; every model
-rule stays in `sim.model.market`.
+rule stays in `sim.model.market`. A page-market scenario larger than the
+browser can play starts shrunk (`browser_scenario`) and gets the feed's
+levers as controls (`lever_params`).
 """
 
 from __future__ import annotations
@@ -34,8 +36,8 @@ KNOBS = ("posts_per_day", "promo_share", "ads_per_day", "reply_rate", "delete_cr
 CUSTOM = "custom"  # preset choice of a scenario firm that has no preset
 
 __all__ = [
-    "DemoMarket", "browser_scenario", "demo_model_class", "demo_scenario", "firm_rows", "release", "shows_levers",
-    "world_line",
+    "DemoMarket", "browser_scenario", "demo_model_class", "demo_scenario", "firm_rows", "lever_params", "market_line",
+    "model_params", "pages_phrase", "release", "shows_levers", "world_line",
 ]
 
 
