@@ -2,7 +2,7 @@
 """Benchmark of the browser demo: time for one simulated day plus its redraw.
 
 Two measurements per world size (50 x 50 and 100 x 100 by default), both with
-the classroom scenario:
+the classroom scenario (or ``--scenario``; a market's pages scale with the world):
 
 * server: in this process, the six page components rendered by Solara
   (reacton, as in the server) for a model; then for each day ``model.step()``
@@ -21,6 +21,7 @@ Run from the repository root::
     python benchmarks/bench_viz.py                     # both sizes, server and browser
     python benchmarks/bench_viz.py --sizes 50 --days 60
     python benchmarks/bench_viz.py --no-browser
+    python benchmarks/bench_viz.py --scenario scenarios/market.yaml   # the market view (eight components)
 
 Targets (the issue): under 0.3 s per day at 50 x 50 and under 1 s at 100 x 100.
 """
@@ -28,6 +29,7 @@ Targets (the issue): under 0.3 s per day at 50 x 50 and under 1 s at 100 x 100.
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import time
@@ -122,10 +124,10 @@ def mesa_style_plot(series) -> bytes:
     return out.getvalue()
 
 
-def browser_side(size: int, clicks: int, play_seconds: float) -> float | None:
+def browser_side(size: int, clicks: int, play_seconds: float, scenario: str | None = None) -> float | None:
     """Mean seconds per Step click until the page has redrawn, in headless Chromium; None if unavailable."""
     from tools.browser import DRAWN_JS, DemoPage, DemoServer, browser_missing, chromium
-    from sim.viz.demo import demo_scenario
+    from sim.viz.demo import browser_scenario, demo_scenario
 
     reason = browser_missing()
     if reason:
@@ -136,9 +138,9 @@ def browser_side(size: int, clicks: int, play_seconds: float) -> float | None:
         if (drawn) window.__latency = performance.now() - window.__clicked;
         return drawn;
     }}"""
-    with DemoServer() as server, chromium() as browser:
+    with DemoServer(scenario, timeout=180) as server, chromium() as browser:
         page = DemoPage(browser, server.url).open()
-        if size != demo_scenario().width:
+        if size != browser_scenario(demo_scenario(scenario)).width:
             page.choose("World size (cells per side)", str(size))
             page.reset()
         page.step(WARM_UP_DAYS // 4)
@@ -170,13 +172,20 @@ def main() -> int:
     parser.add_argument("--clicks", type=int, default=20, help="Step clicks timed in the browser")
     parser.add_argument("--play-seconds", type=float, default=10.0, help="seconds of Play in the browser")
     parser.add_argument("--no-browser", action="store_true", help="server side only")
+    parser.add_argument("--scenario", default=None, help="scenario YAML file (default: the demo's, classroom)")
     args = parser.parse_args()
+    from sim.viz.demo import SCENARIO_ENV, demo_scenario
+
+    if args.scenario is not None:
+        args.scenario = str(Path(args.scenario).resolve())
+        os.environ[SCENARIO_ENV] = args.scenario  # read by sim.viz.app, imported by server_side
+    name = demo_scenario(args.scenario).name
     ok = True
     for size in [int(s) for s in args.sizes.split(",")]:
-        print(f"{size} x {size} users (classroom scenario):")
+        print(f"{size} x {size} users ({name} scenario):")
         worst = server_side(size, args.days)
         if not args.no_browser:
-            worst = max(worst, browser_side(size, args.clicks, args.play_seconds) or 0.0)
+            worst = max(worst, browser_side(size, args.clicks, args.play_seconds, args.scenario) or 0.0)
         target = TARGETS_S.get(size)
         if target is not None:
             verdict = "meets" if worst < target else "MISSES"

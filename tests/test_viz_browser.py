@@ -35,7 +35,12 @@ from tools.browser import DemoPage, DemoServer, browser_missing, chromium
 from sim.viz.components import FollowMap
 from sim.palette import NAMED, mixed_colour
 from sim.viz.draw import NOBODY, PlotCanvas, Series, map_colours, map_png, rgb
-from sim.viz.demo import CLASSROOM, REPO_ROOT, demo_model_class, demo_scenario, model_params, release
+from sim.viz.components import feed_today_html, page_components, read_share_series
+from sim.viz.demo import (
+    CLASSROOM, REPO_ROOT, browser_scenario, demo_model_class, demo_scenario, market_line, model_params, release,
+    shows_levers,
+)
+from sim.viz.feed import LEVERS, composition, composition_today, lever_line
 from sim.viz.server import configure_solara, local_assets_dir, viz_main
 
 SCENARIO = load_scenario(CLASSROOM)
@@ -130,6 +135,146 @@ def test_default_scenario_comes_from_the_environment(monkeypatch, tmp_path):
     assert demo_scenario().name == "tiny"
     monkeypatch.delenv("ATTENTION_MARKET_SCENARIO")
     assert demo_scenario().name == "classroom"
+
+
+# --------------------------------------------------------------------------
+# The market view: a market scenario, its feed's composition and levers
+# --------------------------------------------------------------------------
+
+MARKET_YAML = """\
+name: market_small
+description: a small page market for the browser test
+width: {width}
+height: {width}
+steps: 60
+market: {{pages: {pages}}}
+firms:
+  - {{name: broadcast, preset: broadcast, ads_per_day: {ads}}}
+  - {{name: dialogue, preset: dialogue}}
+"""
+
+
+def market_scenario(tmp_path, width=30, pages=100, ads=180):
+    path = tmp_path / f"market_{width}.yaml"
+    path.write_text(MARKET_YAML.format(width=width, pages=pages, ads=ads))
+    return load_scenario(path)
+
+
+@pytest.fixture(scope="module")
+def small_market(tmp_path_factory):
+    return demo_model_class(market_scenario(tmp_path_factory.mktemp("market")))
+
+
+def test_a_large_market_starts_shrunk_with_pages_and_ads_per_user_kept(tmp_path):
+    scenario = market_scenario(tmp_path, width=100, pages=2000, ads=2000)
+    shrunk = browser_scenario(scenario)
+    assert (shrunk.width, shrunk.height, shrunk.market.pages) == (50, 50, 500)
+    assert [(f.ads_per_day, f.budget) for f in shrunk.firms] == [(500, 26.0), (0, 26.0)]  # budgets are caps: kept
+    assert (shrunk.name, shrunk.seed) == (scenario.name, scenario.seed)
+    model = demo_model_class(scenario)()
+    assert (model.p.width, model.p.market.pages, firm(model, "broadcast").ads_per_day) == (50, 500, 500)
+    assert "scenario has 2,000 pages for 100 x 100 users" in market_line(model)
+    assert "starts this market at 50 x 50" in market_line(model)
+    assert model_params(scenario)["world_size"]["values"] == [30, 50, 80, 100]
+    # small markets and part-1 worlds run as given
+    assert browser_scenario(SCENARIO) is SCENARIO
+    small = market_scenario(tmp_path)
+    assert browser_scenario(small) is small
+
+
+def test_world_size_scales_a_markets_pages_with_its_users(small_market):
+    assert small_market().p.market.pages == 100
+    assert small_market(world_size=60).p.market.pages == 400
+    assert small_market(world_size=50).p.market.pages == round(100 * 2500 / 900)
+    assert Market(world_size=80).p.market.pages == 0  # part 1 stays part 1
+
+
+def test_a_firm_with_ads_per_user_keeps_them_until_its_slider_moves(tmp_path):
+    path = tmp_path / "per_user.yaml"
+    path.write_text(MARKET_YAML.format(width=30, pages=100, ads=180).replace("ads_per_day: 180", "ads_share: 0.2"))
+    Shared = demo_model_class(load_scenario(path))
+    params = model_params(Shared.scenario)
+    assert params["broadcast_ads_per_day"]["value"] == 180  # 0.2 ads per user x 900 users
+    assert firm(Shared(**{name: spec["value"] for name, spec in params.items()}), "broadcast").ads_per_day == 180
+    assert firm(Shared(world_size=60), "broadcast").ads_per_day == 720  # per user: scales with the world
+    assert firm(Shared(world_size=60, broadcast_ads_per_day=100), "broadcast").ads_per_day == 100
+    assert firm(Shared(broadcast_preset="dialogue"), "broadcast").ads_per_day == 0
+
+
+def test_the_levers_are_sidebar_controls_of_a_market(small_market, tmp_path):
+    params = model_params(small_market.scenario)
+    levers = [name for name, _, _ in LEVERS]
+    assert set(levers) <= set(params)
+    _check_model_params(small_market.__init__, params)
+    assert small_market(**{name: spec["value"] for name, spec in params.items()}).p == small_market().p
+    moved = small_market(source_diversity=0.5, quality_ranking=1.0, complaint_ranking=1.0, weight_promo=0.5,
+                         annoy_base=0.05)
+    assert [getattr(moved.p, name) for name in levers] == [0.5, 1.0, 1.0, 0.5, 0.05]
+    odd = small_market.scenario.model_copy(update={"source_diversity": 0.33, "weight_promo": 0.37, "annoy_base": 0.5})
+    for name in levers:  # off-grid and out-of-range starts still sit on their slider's grid
+        spec = model_params(odd)[name]
+        assert spec["min"] <= spec["value"] <= spec["max"], spec
+        assert math.isclose((spec["value"] - spec["min"]) / spec["step"], round((spec["value"] - spec["min"]) / spec["step"]),
+                            abs_tol=1e-6), spec
+    assert lever_line(moved.p) == ("Feed levers: source diversity 0.5 · quality ranking 1 · complaint ranking 1 · "
+                                   "promo weight 0.5 · baseline annoyance 0.05")
+    assert "source diversity 1 (off)" in lever_line(small_market().p)
+    # part 1: no lever controls unless the scenario sets one (the levers act on firms' items there too)
+    assert not set(levers) & set(model_params(SCENARIO)) and not shows_levers(SCENARIO)
+    assert shows_levers(SCENARIO.model_copy(update={"weight_promo": 0.5}))
+    assert len(page_components(small_market.scenario)) == 8 and len(page_components(SCENARIO)) == 6
+
+
+def test_feed_composition_adds_up_to_the_platform_and_firm_tables(small_market):
+    model = small_market()
+    for _ in range(4):
+        model.step()
+    table, platform, firms = composition(model), model.platform_table(), model.firm_table().groupby("step").sum()
+    assert list(table["step"]) == [1, 2, 3, 4]
+    assert (table["friends_delivered"] == platform["friend_posts"]).all()
+    assert (table["friends_seen"] == platform["friend_posts_seen"]).all()
+    assert (table["pages_delivered"] + table["firms_delivered"] == platform["candidates"]).all()
+    assert (table["pages_seen"] + table["firms_seen"] == platform["seen_candidates"]).all()
+    assert (table["firms_delivered"].to_numpy() == firms["delivered"].to_numpy()).all()
+    assert (table["firms_seen"].to_numpy() == firms["impressions"].to_numpy()).all()
+    assert (table[["pages_seen", "firms_seen", "friends_seen"]].to_numpy() > 0).all()
+    seen = table[["friends_seen", "pages_seen", "firms_seen"]].sum(axis=1)
+    offered = table[["friends_delivered", "pages_delivered", "firms_delivered"]].sum(axis=1)
+    assert np.allclose(seen / offered, table["shown_share"])
+    # today's per-user means (from the users' own counts) are the tables' last day over the users
+    today, last = composition_today(model), table.iloc[-1]
+    for column, value in today.items():
+        expected = last[column] if column == "shown_share" else last[column] / model.n_users
+        assert math.isclose(value, expected, rel_tol=1e-12), column
+
+
+def test_feed_panel_and_read_share_show_todays_numbers(small_market):
+    model = small_market()
+    assert "day 0: nothing has happened yet" in feed_today_html(model)
+    model.step()
+    model.step()
+    today, page = composition_today(model), feed_today_html(model)
+    for key in ("friends", "pages", "firms"):
+        assert f"<td>{today[key + '_delivered']:,.2f}</td><td>{today[key + '_seen']:,.2f}</td>" in page, key
+    assert f"(shown share {today['shown_share']:.0%})" in page
+    series = read_share_series(model)
+    assert [len(s.y) for s in series] == [2, 2, 2, 2]
+    assert math.isclose(series[0].y[-1], today["friends_seen"] / today["friends_delivered"])
+    assert math.isclose(series[3].y[-1], today["shown_share"])
+
+
+def test_a_lower_promo_weight_leaves_more_of_the_feed_to_friends(small_market):
+    """The lever moves what the panel shows: promotional items sink, friends' posts get read instead."""
+
+    def day_three(**levers):
+        model = small_market(**levers)
+        for _ in range(3):
+            model.step()
+        today = composition_today(model)
+        return today["friends_seen"] / today["friends_delivered"], today["firms_seen"] / today["firms_delivered"]
+
+    (friends_off, firms_off), (friends_on, firms_on) = day_three(), day_three(weight_promo=0.05)
+    assert friends_on > friends_off + 0.05 and firms_on < firms_off - 0.05
 
 
 # --------------------------------------------------------------------------
@@ -275,7 +420,10 @@ def server():
 
 
 @pytest.fixture(scope="module")
-def browser(server):
+def browser():
+    reason = browser_missing()
+    if reason:
+        pytest.skip(f"browser test needs Debian's Chromium and Playwright: {reason}")
     with chromium() as launched:
         yield launched
 
@@ -347,3 +495,64 @@ def test_screenshot_of_a_run_past_the_crossover(page, tmp_path):
     path = page.screenshot(tmp_path / "viz.png")
     assert path.stat().st_size > 50_000 and path.read_bytes().startswith(b"\x89PNG")
     assert {path.name: path.read_bytes() for path in tracked.glob("*.png")} == before
+
+
+# --------------------------------------------------------------------------
+# The market view in Chromium
+# --------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def market_server(tmp_path_factory):
+    reason = browser_missing()
+    if reason:
+        pytest.skip(f"browser test needs Debian's Chromium and Playwright: {reason}")
+    path = tmp_path_factory.mktemp("market_view") / "market_small.yaml"
+    path.write_text(MARKET_YAML.format(width=30, pages=100, ads=180))
+    demo = DemoServer(str(path))
+    demo.start()
+    yield demo
+    demo.stop()
+
+
+@pytest.fixture
+def market_page(browser, market_server):
+    tab = DemoPage(browser, market_server.url)
+    yield tab
+    assert tab.errors == [], "errors in the browser console"
+    assert tab.foreign_requests() == [], "the page asked another host: it would not work offline"
+    tab.close()
+
+
+def read_shares(page) -> dict[str, int]:
+    """The feed panel's read share per source (percent), as the page shows it."""
+    rows = page.page.locator(".feed-row").evaluate_all("rows => rows.map(r => [r.dataset.source, r.cells[3].textContent])")
+    return {source: int(text.rstrip("%")) for source, text in rows}
+
+
+def test_market_view_draws_the_feed_and_its_levers_and_a_moved_lever_changes_the_feed(market_page, tmp_path):
+    page = market_page.open()
+    assert page.page.get_by_text("The feed today, day 0", exact=True).is_visible()
+    assert page.page.locator(".feed-row").count() == 4  # friends, pages, firms, all
+    assert len(page.image_sources()) == 6  # the map and five plots: the read-share plot is the fifth
+    for _, label, off in LEVERS:
+        assert page.page.get_by_role("slider", name=f"Feed lever: {label} (off at {off:g})", exact=True).count() == 1
+    assert "Feed levers: source diversity 1 (off)" in page.text(".lever-line")
+    assert page.text(".market-line") == "Market: 100 background pages."
+
+    page.step(3)
+    assert page.text(".feed-caption").startswith("day 3: ") and "items offered a user" in page.text(".feed-caption")
+    assert page.page.get_by_text("The feed today, day 3", exact=True).is_visible()
+    before = read_shares(page)
+    assert all(0 < share < 100 for share in before.values()), before
+
+    page.set_slider("Feed lever: promo weight (off at 1)", 0.05)
+    assert "promo weight 1 (off)" in page.text(".lever-line")  # nothing changes before Reset
+    page.reset()
+    assert "promo weight 0.05 · baseline" in page.text(".lever-line")
+    page.step(3)
+    after = read_shares(page)
+    # the same seed: only the lever differs. Promotional items sink, friends' posts are read instead.
+    assert after["friends"] > before["friends"] and after["firms"] < before["firms"], (before, after)
+    path = page.screenshot(tmp_path / "viz_market.png")
+    assert path.stat().st_size > 50_000

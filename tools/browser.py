@@ -33,8 +33,8 @@ CHROMIUM_ARGS = [
 VIEWPORT = {"width": 1400, "height": 1480}  # tall enough to show the whole page in one screenshot
 SLIDER_SETTLE_MS = 1000  # see DemoPage.set_slider
 STEP_TEXT = re.compile(r"^Step: (\d+)$")
-# true once SolaraViz's "Step: N" is past `after` (or equal to `day`) and the map heading and all
-# four plot captions show that same day N
+# true once SolaraViz's "Step: N" is past `after` (or equal to `day`) and the map heading and every
+# caption (at least four plots', and the market view's feed panels) show that same day N
 DRAWN_JS = """({after, day}) => {
     const node = document.evaluate("//*[starts-with(normalize-space(text()), 'Step: ')]", document, null,
                                    XPathResult.FIRST_ORDERED_NODE_TYPE, null).singleNodeValue;
@@ -43,8 +43,8 @@ DRAWN_JS = """({after, day}) => {
     const now = Number(match[1]);
     if (now <= after || (day !== null && now !== day)) return false;
     const heading = [...document.querySelectorAll('b')].some(b => b.textContent === `Users on the grid, day ${now}`);
-    const captions = [...document.querySelectorAll('.plot-caption')];
-    return heading && captions.length === 4 && captions.every(c => c.textContent.startsWith(`day ${now}:`));
+    const captions = [...document.querySelectorAll('.plot-caption, .feed-caption')];
+    return heading && captions.length >= 4 && captions.every(c => c.textContent.startsWith(`day ${now}:`));
 }"""
 
 

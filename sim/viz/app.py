@@ -14,14 +14,14 @@ from __future__ import annotations
 import solara
 from mesa.visualization import SolaraViz
 
-from sim.viz.components import ChannelPlot, Explanation, FollowersPlot, FollowMap, ReachPlot, TrustFatiguePlot
+from sim.viz.components import page_components
 from sim.viz.demo import demo_model_class, demo_scenario, model_params
 
 SCENARIO = demo_scenario()
 AttentionMarket = demo_model_class(SCENARIO)
 MODEL_PARAMS = model_params(SCENARIO)
 # SolaraViz lays components out two per row, in this order.
-COMPONENTS = [FollowMap, ReachPlot, Explanation, FollowersPlot, TrustFatiguePlot, ChannelPlot]
+COMPONENTS = page_components(SCENARIO)  # a market scenario adds the feed panels
 PLAY_INTERVAL_MS = 50  # pause between days while playing; the redraw itself takes longer
 TITLE = f"The attention market: {SCENARIO.name}"
 # Vuetify sliders show their value only while dragged; print it under the thumb instead,

@@ -1,5 +1,8 @@
 """Solara components of the browser demo: the map, four live plots and the explanation panel.
 
+A market scenario adds the market view's two feed panels (`page_components`
+chooses the list).
+
 Each component takes the model (as SolaraViz passes it), subscribes to Mesa's
 ``update_counter`` so it redraws after every step, and memoises its picture
 on (model, day) so that moving a slider does not redraw anything. The
@@ -16,8 +19,9 @@ import pandas as pd
 import solara
 from mesa.visualization.utils import update_counter
 
+from sim.viz.demo import firm_rows, market_line, pages_phrase, release, world_line
 from sim.viz.draw import CHANNELS, MAP_MODES, PlotCanvas, Series, code_colour, map_png, model_colours
-from sim.viz.demo import firm_rows, release, world_line
+from sim.viz.feed import ALL_COLOUR, SOURCES, composition_today, is_market, lever_line
 
 BOX = {"height": "380px", "overflow-y": "auto", "padding": "4px 8px"}  # one SolaraViz grid cell
 
@@ -201,6 +205,110 @@ def ChannelPlot(model):
 
 
 # --------------------------------------------------------------------------
+# The market view: the feed's composition (page market only)
+# --------------------------------------------------------------------------
+
+BAR_PIXELS = 300  # the "offered" bar's width; the "read" bar is drawn to the same scale
+
+
+def _bar(today: dict, part: str, scale: float) -> str:
+    """One stacked bar, a segment per source, ``scale`` pixels per item (a non-empty segment at least 2 px)."""
+    segments = []
+    for key, label, colour in SOURCES:
+        value = today[f"{key}_{part}"]
+        width = max(2.0, value * scale) if value > 0 else 0.0
+        segments.append(f'<span title="{html.escape(label)}: {value:.1f}" style="display:inline-block;height:14px;'
+                        f'width:{width:.1f}px;background:{colour}"></span>')
+    return f'<span class="feed-bar feed-bar-{part}" style="display:inline-flex">{"".join(segments)}</span>'
+
+
+def feed_today_html(model) -> str:
+    """Today's feed per user: offered and read by source, as two bars to one scale and a table."""
+    today = composition_today(model)
+    offered = sum(today[f"{key}_delivered"] for key, _, _ in SOURCES)
+    scale = BAR_PIXELS / offered if offered else 0.0
+    rows = []
+    for key, label, colour in SOURCES:
+        given, read = today[f"{key}_delivered"], today[f"{key}_seen"]
+        share = f"{read / given:.0%}" if given else "–"
+        rows.append(f"<tr class='feed-row' data-source='{key}'><td>{chip(colour, label)}</td>"
+                    f"<td>{given:,.2f}</td><td>{read:,.2f}</td><td>{share}</td></tr>")
+    read = sum(today[f"{key}_seen"] for key, _, _ in SOURCES)
+    shown = f"{today['shown_share']:.0%}" if offered else "–"
+    rows.append(f"<tr class='feed-row' data-source='all'><td>{chip(ALL_COLOUR, 'all')}</td><td>{offered:,.2f}</td>"
+                f"<td>{read:,.2f}</td><td><b>{shown}</b></td></tr>")
+    head = "".join(f"<th style='text-align:left;padding-right:10px'>{h}</th>"
+                   for h in ("source", "offered", "read", "read share"))
+    caption = (f"day {model.steps}: {offered:,.1f} items offered a user, {read:,.1f} read (shown share {shown})"
+               if model.steps else "day 0: nothing has happened yet")
+    return (
+        f"<div style='display:grid;grid-template-columns:60px auto;row-gap:3px;align-items:center;margin:4px 0'>"
+        f"<small>offered</small>{_bar(today, 'delivered', scale)}<small>read</small>{_bar(today, 'seen', scale)}</div>"
+        f"<table class='feed-table' style='font-size:90%'><tr>{head}</tr>{''.join(rows)}</table>"
+        f"<small class='feed-caption'>{html.escape(caption)}</small>"
+    )
+
+
+@solara.component
+def FeedToday(model):
+    """The feed's composition today: friends' posts, pages' items, firms' items, offered and read; the levers."""
+    update_counter.get()
+    with solara.Column(style=BOX, gap="2px", classes=["feed-today"]):
+        if not is_market(model):
+            solara.HTML(tag="div", unsafe_innerHTML="<small>No page market in this world (market.pages is 0).</small>")
+            return
+        title(f"The feed today, day {model.steps}",
+              "offered and read, per user (mean); one scale for both bars")
+        solara.HTML(tag="div", unsafe_innerHTML=feed_today_html(model))
+        levers = html.escape(lever_line(model.p)).replace("Feed levers:", "<b>Feed levers:</b>", 1)
+        solara.HTML(tag="div", unsafe_innerHTML=(
+            f"<p class='lever-line' style='margin:4px 0 0;line-height:1.25'><small>{levers}</small></p>"
+            f"<p class='market-line' style='margin:0;line-height:1.25'><small><b>Market:</b> {html.escape(pages_phrase(model))}."
+            "</small></p>"
+        ))
+
+
+def read_share_series(model) -> list[Series]:
+    """Per source, items read over items offered each day (0 where none was offered); then all sources (dashed)."""
+    table = model.feed_history()
+    x = table["step"].to_numpy()
+    out = []
+    for key, _, colour in SOURCES:
+        given, read = table[f"{key}_delivered"].to_numpy(float), table[f"{key}_seen"].to_numpy(float)
+        out.append(Series(x, np.divide(read, given, out=np.zeros_like(read), where=given > 0), colour))
+    out.append(Series(x, table["shown_share"].to_numpy(float), ALL_COLOUR, "--"))
+    return out
+
+
+@solara.component
+def FeedHistory(model):
+    """Day by day, the share of offered items that were read, per source and for the whole feed (the shown share)."""
+    if not is_market(model):
+        return
+    legend = ("".join(chip(colour, label) for _, label, colour in SOURCES) + chip(ALL_COLOUR, "all: the shown share")
+              + f"<br>faint: each day · bold: mean of the last {TREND_DAYS} days")
+
+    def series_of(m):
+        shares = read_share_series(m)
+        return [_faint(s) for s in shares[:-1]] + [_trend(s) for s in shares[:-1]] + [_trend(shares[-1])]
+
+    def caption_of(m):
+        labels = [label for _, label, _ in SOURCES] + ["all"]
+        return f"day {m.steps}: read share " + " · ".join(
+            f"{label} {s.y[-1]:.0%}" for label, s in zip(labels, read_share_series(m), strict=True))
+
+    LinePlot(model, "Read share: of the items offered, the share read", legend, "read / offered",
+             series_of, caption_of, ylim=(0.0, 1.0), height=2.2)
+
+
+def page_components(scenario) -> list:
+    """The page's components in SolaraViz's order (two a row): a market scenario adds the feed panels."""
+    if scenario.market.pages > 0:
+        return [FollowMap, FeedToday, ReachPlot, FeedHistory, Explanation, FollowersPlot, TrustFatiguePlot, ChannelPlot]
+    return [FollowMap, ReachPlot, Explanation, FollowersPlot, TrustFatiguePlot, ChannelPlot]
+
+
+# --------------------------------------------------------------------------
 # Explanation
 # --------------------------------------------------------------------------
 
@@ -223,10 +331,24 @@ pages they follow, posts of the firms they follow, ads, and what their neighbour
 Whatever does not fit is never seen.</p>
 <p><b>Colours.</b> {colours} The ringed dots are the firms' home towns. The buttons above the map
 shade it by trust, by fatigue (being fed up with a firm) or by who saw a firm today instead.</p>
-<p><b>Try first.</b> Press &#9654; and watch the reach plot: who leads in the first weeks, who leads
+{_market_paragraph(model)}<p><b>Try first.</b> Press &#9654; and watch the reach plot: who leads in the first weeks, who leads
 later? Then move <i>Pages a user follows</i> (now {p.pages_followed:g}) to 10 or to 300, press
 <i>Reset</i> and &#9654; again. To get through a year faster, raise <i>Render Interval</i>: the page
 then redraws every few days.</p>
+"""
+
+
+def _market_paragraph(model) -> str:
+    """The page market in a few sentences (empty outside the market)."""
+    if not is_market(model):
+        return ""
+    return f"""<p><b>The page market.</b> Here the pages a user follows are real pages: they post, compete with
+friends' posts and the firms' items in one ranked feed, tire their followers and lose them.
+{html.escape(market_line(model))} <i>The feed today</i> shows what a user was offered and read, by
+source; <i>Read share</i> how that changes day by day. The <i>Feed lever</i> sliders are the
+platform's rules: fewer items in a row from one page (source diversity), demoting pages whose posts
+draw little engagement (quality ranking) or many complaints (complaint ranking), a lower weight for
+promotional posts, and annoyance even for rested users. They act on the firms' items too.</p>
 """
 
 
