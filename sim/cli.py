@@ -15,18 +15,14 @@ import importlib
 import os
 import signal
 import sys
-import time
 from collections.abc import Iterator
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from pathlib import Path
 
-from sim.runs.provenance import base_metadata, utc_now
 from sim.scenario import Scenario, ScenarioError, load_scenario
+from sim.scenario.paths import DEFAULT_SCENARIO, PROJECT_ROOT, SCENARIO_DIR, find_shipped, shown_path
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-SCENARIO_DIR = PROJECT_ROOT / "scenarios"
-DEFAULT_SCENARIO = SCENARIO_DIR / "duel.yaml"
 EXIT_BAD_INPUT = 2
 EXIT_FAULT = 1
 EXIT_INTERRUPTED = 130
@@ -101,25 +97,8 @@ def sigterm_as_interrupt() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
-def shown_path(path: Path) -> str:
-    """A path relative to the current folder when it lies inside it, else absolute."""
-    try:
-        return Path(os.path.relpath(path)).as_posix() if Path(path).resolve().is_relative_to(Path.cwd()) else str(path)
-    except ValueError:
-        return str(path)
-
-
-def find_scenario(path: str | Path) -> Path:
-    """The scenario file a user means: as given, else (relative paths) inside the project.
-
-    ``scenarios/duel.yaml`` typed in another folder finds the shipped file;
-    a path that exists as given always wins.
-    """
-    given = Path(path)
-    if given.is_absolute() or given.exists() or given.is_symlink():
-        return given
-    shipped = PROJECT_ROOT / given
-    return shipped if shipped.exists() else given
+# the project's one rule for shipped files (sim.scenario.paths); the old name stays for its importers
+find_scenario = find_shipped
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -233,6 +212,7 @@ def list_scenarios() -> int:
 
 def command_run(argv: list[str]) -> int:
     from sim.runs.folders import OutputError, check_writable, claim_folder
+    from sim.runs.provenance import utc_now
     from sim.runs.resources import ResourceError
     from sim.runs.results import default_folder
 
@@ -296,26 +276,11 @@ def execute_run(scenario: Scenario, folder: Path, workers: int, quiet: bool, sta
     from tqdm import tqdm
 
     from sim.runs.results import write_results
-    from sim.runs.runner import replication_seed, run_replications
+    from sim.runs.session import run_with_provenance
     from sim.validation import report_section
 
-    clock = time.perf_counter()
     with tqdm(total=scenario.replications, desc=scenario.name, unit="rep", disable=quiet) as bar:
-        reps = run_replications(
-            scenario.model_kwargs(), scenario.seed, scenario.replications, workers, on_done=lambda _: bar.update()
-        )
-    metadata = {
-        "scenario": scenario.name,
-        "seed": scenario.seed,
-        "replications": scenario.replications,
-        "replication_seeds": [replication_seed(scenario.seed, r) for r in range(scenario.replications)],
-        "workers": workers,
-        **base_metadata(),
-        "started_utc": started.isoformat(),
-        "finished_utc": utc_now().isoformat(),
-        "wall_time_seconds": time.perf_counter() - clock,
-        "wall_time_per_replication": [round(r.wall_time, 3) for r in reps],
-    }
+        reps, metadata = run_with_provenance(scenario, workers, on_done=lambda _: bar.update(), started=started)
     return write_results(folder, scenario, reps, metadata, claim, sections=(report_section,))
 
 
