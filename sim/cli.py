@@ -39,6 +39,19 @@ SUBCOMMANDS = {
     "study-report": ("sim.study.cli", "study_report_main"),
 }
 
+# every command, as --help lists it
+COMMAND_HELP = {
+    "list": "the shipped scenarios and the question each asks",
+    "viz": "serve the classroom demo in a browser",
+    "sweep": "run a parameter sweep (grid, lhs, sobol, morris) on Dask; resumable",
+    "sweep-report": "rebuild a sweep's analysis and figures, also mid-sweep",
+    "validate": "run a scenario and compare it with published figures",
+    "calibrate": "fit parameters to the published figures with ABC-SMC on Dask; resumable",
+    "calibrate-report": "rebuild a calibration's report, also mid-run",
+    "study": "sample a plausible region and say who wins where (scenario discovery)",
+    "study-report": "rebuild a study's analysis and report",
+}
+
 
 class BadInput(Exception):
     """Input the user must fix; printed as one line, exit status 2."""
@@ -136,17 +149,44 @@ def check_cluster_options(args: argparse.Namespace) -> None:
         print("warning: --workers is ignored with --scheduler: the cluster has its own workers", file=sys.stderr)
 
 
+def commands_text() -> str:
+    """The other commands, one a line, for --help."""
+    width = max(map(len, COMMAND_HELP)) + 2
+    lines = ["other commands (python run.py COMMAND --help says more):"]
+    lines += [f"  {name:<{width}}{text}" for name, text in COMMAND_HELP.items()]
+    return "\n".join(lines)
+
+
+def unknown_command(word: str) -> BadInput | None:
+    """A first argument that is neither a command nor a file, but looks like a command: say so.
+
+    A word without a path separator or a file suffix that names no file
+    (here or shipped) was meant as a command: 'sweeep' gets "no command
+    'sweeep'; did you mean 'sweep'?" instead of "sweeep: file not found".
+    """
+    import difflib
+
+    if not word or word.startswith("-") or "/" in word or "\\" in word or Path(word).suffix:
+        return None
+    if find_shipped(word).exists():
+        return None
+    if (SCENARIO_DIR / f"{word}.yaml").is_file():
+        return BadInput(f"no command {word!r}; did you mean the scenario scenarios/{word}.yaml?")
+    close = difflib.get_close_matches(word, list(COMMAND_HELP), n=1, cutoff=0.6)
+    hint = f"did you mean {close[0]!r}?" if close else f"commands: {', '.join(COMMAND_HELP)}; or give a scenario file"
+    return BadInput(f"no command {word!r}; {hint} (see {program_name()} --help)")
+
+
 def run_parser() -> argparse.ArgumentParser:
     parser = OneLineParser(
         prog="python run.py",
         description=(
             "Run an attention-market scenario: replications in parallel, then a results folder "
-            "with tables, figures, a report and provenance. Other commands: "
-            "'python run.py list' lists the shipped scenarios; 'python run.py viz --help' serves the "
-            "classroom demo in a browser; 'python run.py sweep --help' runs parameter sweeps; "
-            "'python run.py sweep-report --help' rebuilds a sweep's analysis."
+            "with tables, figures, a report and provenance."
         ),
-        epilog="Example: python run.py scenarios/duel.yaml --set attention_mean=10 --replications 10 --workers 2",
+        epilog=commands_text()
+        + "\n\nExample: python run.py scenarios/duel.yaml --set attention_mean=10 --replications 10 --workers 2",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
         "scenario", nargs="?", default=None,
@@ -322,6 +362,9 @@ def main(argv: list[str] | None = None) -> int:
             if argv and argv[0] in SUBCOMMANDS:
                 module, function = SUBCOMMANDS[argv[0]]
                 return getattr(importlib.import_module(module), function)(argv[1:])
+            unknown = unknown_command(argv[0]) if argv else None
+            if unknown is not None:
+                raise unknown
             return command_run(argv)
     except (BadInput, ScenarioError) as err:
         print_error(err)
