@@ -329,6 +329,9 @@ def print_summary(folder: Path) -> None:
 
     stats = pd.read_csv(folder / "summary_stats.csv")
     table = stats.pivot(index="metric", columns="firm", values="mean")
+    replications = int(stats["of"].max()) if "of" in stats else None
+    print(f"mean over {replications} replication(s) per metric and firm; sd and 95% intervals in summary_stats.csv:"
+          if replications else "mean per metric and firm (summary_stats.csv):")  # fmt: skip
     print(table.to_string(float_format=lambda x: f"{x:,.3f}"))
 
 

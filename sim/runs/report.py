@@ -110,7 +110,7 @@ def crossover_line(summary: pd.DataFrame, firms: pd.DataFrame | None) -> str:
         return f"- {text[0].upper()}{text[1:]}."
     crossover = summary.groupby("replication")["crossover_day"].first()
     return (f"- Crossover day (final leader's lead begins): defined in {crossover.notna().sum()} of {len(crossover)} "
-            f"replications; median {_number(float(crossover.median()))}.")  # fmt: skip
+            f"replications; mean {_number(float(crossover.mean()))}.")  # fmt: skip
 
 
 def overrides_note(scenario) -> list[str]:
