@@ -147,7 +147,24 @@ def serve(scenario_path: str | None, host: str, port: int) -> int:
     except click.exceptions.Abort:  # Ctrl-C: (rich-)click turns the KeyboardInterrupt into Abort
         pass
     print("Stopped.", flush=True)
+    end_play_loops()
     return 0
+
+
+def end_play_loops() -> None:
+    """Exit now if a page was playing: its loop would keep the stopped server alive for many seconds.
+
+    SolaraViz plays in a non-daemon thread that steps the model until the
+    model ends or the page says stop; with the server gone no page can say
+    it, and Python waits for that thread before exiting (10-25 s after
+    Ctrl-C). The demo keeps nothing on disk, so there is nothing to lose.
+    """
+    import threading
+
+    if any(t.is_alive() and not t.daemon for t in threading.enumerate() if t is not threading.main_thread()):
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
 
 
 def viz_parser() -> OneLineParser:
