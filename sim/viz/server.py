@@ -135,6 +135,9 @@ def serve(scenario_path: str | None, host: str, port: int) -> int:
         os.environ.pop(SCENARIO_ENV, None)
     check_port(host, port)
     configure_solara()
+    from sim.runs.compile_notice import announce_compiling
+
+    announce_compiling()  # the first page builds a model: on a cold cache that compiles for about a minute
     if str(REPO_ROOT) not in sys.path:
         sys.path.insert(0, str(REPO_ROOT))  # `solara run sim.viz.app` imports the package from the checkout
     import click
