@@ -15,9 +15,10 @@ from pathlib import Path
 
 import yaml
 
-from sim.cli import DEFAULT_SCENARIO, BadInput, OneLineParser, resolve_scenario
+from sim.cli import BadInput, OneLineParser, resolve_scenario
 from sim.runs.provenance import utc_now
 from sim.runs.results import default_folder
+from sim.scenario.paths import DEFAULT_SCENARIO
 from sim.validation.facts import DEFAULT_FACTS, FactTable, load_facts
 from sim.validation.quantities import QUANTITIES
 

@@ -24,9 +24,10 @@ import sys
 import warnings
 from pathlib import Path
 
-from sim.cli import BadInput, OneLineParser, find_scenario, print_error
+from sim.cli import BadInput, OneLineParser, print_error
 from sim.model.market import GRID_CELL_LIMIT
 from sim.scenario import ScenarioError
+from sim.scenario.paths import find_shipped
 from sim.viz.demo import REPO_ROOT, SCENARIO_ENV, demo_scenario
 
 APP_MODULE = "sim.viz.app"
@@ -124,7 +125,7 @@ def serve(scenario_path: str | None, host: str, port: int) -> int:
     A bad scenario raises ScenarioError before anything starts.
     """
     if scenario_path is not None:  # a shipped scenario is found from any folder, as by `python run.py`
-        scenario_path = str(find_scenario(scenario_path))
+        scenario_path = str(find_shipped(scenario_path))
     scenario = demo_scenario(scenario_path)  # validate now, with the user's path in any message
     if scenario.width * scenario.height > GRID_CELL_LIMIT:
         raise VizError(f"{scenario_path or scenario.name}: the browser demo draws worlds of up to {GRID_CELL_LIMIT:,} users "
