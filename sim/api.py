@@ -141,7 +141,8 @@ def run_sweep(
     if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
         raise SweepError(f"run_sweep: workers: must be a whole number of at least 1 (got {workers!r})")
     if scheduler is not None and not isinstance(scheduler, str):
-        raise SweepError(f"run_sweep: scheduler: an address such as 'tcp://host:8786' (got a {type(scheduler).__name__})")
+        raise SweepError(f"run_sweep: scheduler: must be an address such as 'tcp://host:8786' "
+                         f"(got {scheduler!r:.60} ({type(scheduler).__name__}))")  # fmt: skip
     out_path = _as_path(out, "run_sweep: out", SweepError) if out is not None else SWEEP_ROOT / spec.name
     folder = out_path.absolute()  # results read it later
     with workers_skip_main_script():  # Dask's workers need not re-run a script without a __main__ guard

@@ -212,7 +212,7 @@ def test_a_firm_without_a_preset_is_one_line_naming_the_missing_key(tmp_path, ca
 @pytest.mark.parametrize(
     "call, message",
     [
-        (lambda: sim.load_scenario(123), r"^load_scenario: path: must be a file path .*int"),
+        (lambda: sim.load_scenario(123), r"^load_scenario: path: must be a file path.*\(int\)"),
         (lambda: sim.load_scenario(b"scenarios/duel.yaml"), r"^load_scenario: path: .*bytes"),
         (lambda: sim.load_scenario(["a"]), r"^load_scenario: path: .*list"),
         (lambda: sim.load_scenario({"width": 3}), r"^load_scenario: path: .*dict"),
@@ -234,7 +234,7 @@ def test_bad_api_arguments_name_the_call_and_the_argument(call, message):
 def test_run_sweep_and_save_name_a_bad_folder(tmp_path):
     from sim.runs.run_results import RunResults
 
-    with pytest.raises(sim.SweepError, match=r"^run_sweep: out: must be a file path .*int"):
+    with pytest.raises(sim.SweepError, match=r"^run_sweep: out: must be a file path.*\(int\)"):
         sim.run_sweep("scenarios/sweeps/grid_attention_pages.yaml", out=123)
     results = RunResults(scenario=sim.load_scenario(), replications=[], metadata={})
     with pytest.raises(ScenarioError, match=r"^save: folder: .*int"):

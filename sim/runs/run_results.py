@@ -89,8 +89,8 @@ class RunResults:
         so a script can be run again; any other folder is still refused.
         """
         if folder is not None and not isinstance(folder, (str, os.PathLike)):
-            raise ScenarioError(f"save: folder: a path (str or pathlib.Path) or None, not a {type(folder).__name__} "
-                              f"(got {folder!r:.60})")  # fmt: skip
+            raise ScenarioError(f"save: folder: must be a path, a str or pathlib.Path, or None "
+                                f"(got {folder!r:.60} ({type(folder).__name__}))")  # fmt: skip
         if not isinstance(overwrite, bool):
             raise ScenarioError(f"save: overwrite: True or False (got {overwrite!r:.60})")
         final = Path(folder) if folder is not None else default_folder(self.scenario, utc_now())

@@ -23,7 +23,8 @@ __all__ = ["check_count", "check_path", "check_seed"]
 
 
 def _got(value: Any) -> str:
-    return f"{show_value(value)} ({type(value).__name__})" if not isinstance(value, (int, float)) else show_value(value)
+    """'7' (str), 123 (int): the value and, where its type is the mistake, the type."""
+    return f"{show_value(value)} ({type(value).__name__})"
 
 
 def check_seed(seed: Any, where: str) -> int:
@@ -59,8 +60,7 @@ def check_path(path: Any, where: str) -> Path:
     if isinstance(path, os.PathLike):
         path = os.fspath(path)
     if not isinstance(path, str):
-        raise ScenarioError(f"{where}: must be a file path (a str or pathlib.Path), not a {type(path).__name__} "
-                            f"(got {show_value(path)})")  # fmt: skip
+        raise ScenarioError(f"{where}: must be a file path, a str or pathlib.Path (got {_got(path)})")
     if not path.strip():
         raise ScenarioError(f"{where}: must be a file path, not an empty string")
     if "\0" in path:
