@@ -18,7 +18,7 @@ import yaml
 from sim.cli import BadInput, OneLineParser, resolve_scenario
 from sim.runs.provenance import utc_now
 from sim.runs.results import default_folder
-from sim.scenario.paths import DEFAULT_SCENARIO
+from sim.scenario.paths import DEFAULT_SCENARIO, find_shipped
 from sim.validation.facts import DEFAULT_FACTS, FactTable, load_facts
 from sim.validation.quantities import QUANTITIES
 
@@ -68,7 +68,7 @@ def validate_main(argv: list[str]) -> int:
     from sim.runs.results import OutputError, check_writable
 
     args = validate_parser().parse_args(argv)
-    facts = load_facts(args.facts)
+    facts = load_facts(find_shipped(args.facts) if args.facts is not None else None)  # as every command finds files
     if args.list:
         print_list(facts)
         return 0
