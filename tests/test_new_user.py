@@ -66,6 +66,16 @@ def test_a_run_with_set_names_its_overrides_in_the_report_and_the_folder(tmp_pat
     assert meta["overrides_of"] == "small.yaml"
 
 
+def test_validate_with_set_names_its_overrides_too(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    Path("small.yaml").write_text(SMALL)
+    assert cli.main(["validate", "small.yaml", "--set", "attention_mean=10", "--replications", "2", "--workers", "1",
+                     "--quiet"]) == 0  # fmt: skip
+    folder = Path(capsys.readouterr().out.strip().splitlines()[-1])
+    assert folder.parent == Path("results/validation/small+attention_mean=10")
+    assert "- `attention_mean = 10 (the file: 30)`" in (folder / "report.md").read_text().split("## Where")[0]
+
+
 def test_many_overrides_make_a_short_folder_name_and_none_leave_it_alone():
     from sim.scenario.changes import folder_name
 

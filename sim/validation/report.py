@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from sim.runs.report import markdown_table
+from sim.runs.report import markdown_table, overrides_note
 from sim.validation.section import counts_line, verdict_table
 from sim.validation.verdict import ON_THE_EDGE
 
@@ -61,6 +61,7 @@ def write_validation_report(path: Path, scenario, table: pd.DataFrame, facts, fi
     lines = [
         f"# Validation: {scenario.name} against published figures",
         "",
+        *overrides_note(scenario),
         f"{scenario.width} x {scenario.height} users, {scenario.steps} days, ranking: {scenario.ranking}, "
         f"{scenario.replications} replication(s), seed {scenario.seed}. Verdicts compare the mean over "
         "replications with each published range; the CI is the 95% t-interval over replications.",
