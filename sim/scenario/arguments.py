@@ -47,8 +47,10 @@ def check_seed(seed: Any, where: str) -> int:
 
 def check_count(value: Any, where: str, least: int = 0) -> int:
     """A whole number >= ``least`` (bools refused), as an int; else ScenarioError naming ``where``."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or int(value) < least:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise ScenarioError(f"{where}: must be a whole number of at least {least} (got {_got(value)})")
+    if int(value) < least:
+        raise ScenarioError(f"{where}: must be a whole number of at least {least} (got {int(value)})")
     return int(value)
 
 
