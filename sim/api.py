@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-import time
 import warnings
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -22,11 +21,12 @@ from typing import TYPE_CHECKING, Any
 
 from sim.scenario import Scenario, ScenarioError, validate_config
 from sim.scenario import load_scenario as _load_file
+from sim.scenario.arguments import check_count, check_path, check_seed
 from sim.scenario.io import parse_yaml
+from sim.scenario.paths import DEFAULT_SCENARIO, PROJECT_ROOT, find_shipped
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_SCENARIO = PROJECT_ROOT / "scenarios" / "duel.yaml"
 SWEEP_ROOT = Path("results") / "sweeps"
+__all__ = ["DEFAULT_SCENARIO", "PROJECT_ROOT", "load_scenario", "run_scenario", "run_sweep", "with_run_settings"]
 
 if TYPE_CHECKING:
     from sim.runs.run_results import RunResults
@@ -47,7 +47,7 @@ def load_scenario(path: str | os.PathLike | None = None, overrides: Overrides = 
     ``"KEY=VALUE"`` strings works too. Any problem raises `ScenarioError` with one line
     naming the file or the override, the key and what is allowed.
     """
-    source = _find(Path(path)) if path is not None else DEFAULT_SCENARIO
+    source = find_shipped(check_path(path, "load_scenario: path")) if path is not None else DEFAULT_SCENARIO
     settings = _override_strings(overrides)
     try:
         return _load_file(source, settings)
@@ -74,37 +74,28 @@ def run_scenario(
     (default: one process per replication, at most one per CPU core). The command line
     run with the same scenario, ``--seed`` and ``--replications`` gives the same tables.
     """
-    from sim.runs.provenance import base_metadata, utc_now
     from sim.runs.run_results import RunResults
-    from sim.runs.runner import replication_seed, run_replications
+    from sim.runs.session import run_with_provenance
 
+    if isinstance(scenario, Mapping):
+        raise ScenarioError("run_scenario: scenario: a Scenario (from sim.load_scenario), a scenario file or None, "
+                            "not a dict; for settings as a dict use sim.load_scenario(path, overrides={...})")  # fmt: skip
     if not isinstance(scenario, Scenario):
+        if scenario is not None:
+            check_path(scenario, "run_scenario: scenario")
         scenario = load_scenario(scenario)
+    if seed is not None:
+        seed = check_seed(seed, "run_scenario: seed")
     scenario = with_run_settings(scenario, seed=seed, replications=replications)
-    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
-        raise ScenarioError(f"run_scenario: workers: must be a whole number of at least 1 (got {workers!r})")
+    if workers is not None:
+        workers = check_count(workers, "run_scenario: workers", least=1)
     workers = workers or min(scenario.replications, os.cpu_count() or 1)
-    started, clock = utc_now(), time.perf_counter()
     bar = _progress_bar(scenario, enabled=progress)
     try:
-        reps = run_replications(
-            scenario.model_kwargs(), scenario.seed, scenario.replications, workers, on_done=lambda _: bar.update()
-        )
+        reps, metadata = run_with_provenance(scenario, workers, on_done=lambda _: bar.update(),
+                                             entry_point="sim.run_scenario")  # fmt: skip
     finally:
         bar.close()
-    metadata = {
-        "scenario": scenario.name,
-        "seed": scenario.seed,
-        "replications": scenario.replications,
-        "replication_seeds": [replication_seed(scenario.seed, r) for r in range(scenario.replications)],
-        "workers": workers,
-        **base_metadata(),
-        "entry_point": "sim.run_scenario",
-        "started_utc": started.isoformat(),
-        "finished_utc": utc_now().isoformat(),
-        "wall_time_seconds": time.perf_counter() - clock,
-        "wall_time_per_replication": [round(r.wall_time, 3) for r in reps],
-    }
     from sim.validation import report_section
 
     return RunResults(scenario=scenario, replications=reps, metadata=metadata, report_sections=(report_section,))
@@ -131,6 +122,7 @@ def run_sweep(
     address) or ``client`` (a `distributed.Client`) to use a running cluster.
     Interrupting keeps the finished runs and raises KeyboardInterrupt.
     """
+    from sim.runs.main_script import workers_skip_main_script
     from sim.sweep.execute import run_sweep as execute_sweep
     from sim.sweep.report import build_report
     from sim.sweep.spec import SweepError, read_sweep_file, sweep_from_dict
@@ -139,18 +131,23 @@ def run_sweep(
     if isinstance(sweep, Mapping):
         raw, source = dict(sweep), "sweep"
     elif isinstance(sweep, (str, os.PathLike)):
-        path = _find(Path(sweep))
+        path = find_shipped(_as_path(sweep, "run_sweep: sweep", SweepError))
         raw, source = read_sweep_file(path), str(path)
     else:
         raise SweepError(f"run_sweep: sweep: a sweep file or a dict of its keys (got {type(sweep).__name__})")
     if isinstance(raw.get("scenario"), str):
-        raw["scenario"] = str(_find(Path(raw["scenario"])))
+        raw["scenario"] = str(find_shipped(raw["scenario"]))
     spec, model = sweep_from_dict(raw, source)
     if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
         raise SweepError(f"run_sweep: workers: must be a whole number of at least 1 (got {workers!r})")
-    folder = (Path(out) if out is not None else SWEEP_ROOT / spec.name).absolute()  # results read it later
-    outcome = execute_sweep(spec, model, folder, workers=workers, scheduler=scheduler, client=client,
-                            retry_failed=retry_failed, quiet=quiet)  # fmt: skip
+    if scheduler is not None and not isinstance(scheduler, str):
+        raise SweepError(f"run_sweep: scheduler: must be an address such as 'tcp://host:8786' "
+                         f"(got {scheduler!r:.60} ({type(scheduler).__name__}))")  # fmt: skip
+    out_path = _as_path(out, "run_sweep: out", SweepError) if out is not None else SWEEP_ROOT / spec.name
+    folder = out_path.absolute()  # results read it later
+    with workers_skip_main_script():  # Dask's workers need not re-run a script without a __main__ guard
+        outcome = execute_sweep(spec, model, folder, workers=workers, scheduler=scheduler, client=client,
+                                retry_failed=retry_failed, quiet=quiet)  # fmt: skip
     for note in outcome.notes:
         warnings.warn(note, stacklevel=2)
     if outcome.interrupted:
@@ -170,7 +167,9 @@ def with_run_settings(scenario: Scenario, seed: int | None = None, replications:
     changes = {k: v for k, v in (("seed", seed), ("replications", replications)) if v is not None}
     if not changes:
         return scenario
-    return validate_config({**scenario.resolved_dict(), **changes}, "run_scenario", cls=Scenario)
+    changed = validate_config({**scenario.resolved_dict(), **changes}, "run_scenario", cls=Scenario)
+    changed._changes = scenario._changes  # the overrides it was loaded with still describe its world
+    return changed
 
 
 def _as_overrides(message: str) -> str:
@@ -183,12 +182,12 @@ def _as_overrides(message: str) -> str:
     return "\n".join(lines)
 
 
-def _find(path: Path) -> Path:
-    """A relative path from the current folder, else from the project (for notebooks in sub-folders)."""
-    if path.is_absolute() or path.exists():
-        return path
-    shipped = PROJECT_ROOT / path
-    return shipped if shipped.exists() else path
+def _as_path(value: Any, where: str, error: type[Exception]) -> Path:
+    """`check_path`, raising the caller's error class (SweepError for sweeps)."""
+    try:
+        return check_path(value, where)
+    except ScenarioError as err:
+        raise error(str(err)) from None
 
 
 def _override_strings(overrides: Overrides) -> list[str]:
@@ -198,7 +197,15 @@ def _override_strings(overrides: Overrides) -> list[str]:
     if isinstance(overrides, str):
         return [overrides]
     if not isinstance(overrides, Mapping):
-        return list(overrides)
+        if not isinstance(overrides, Iterable) or isinstance(overrides, (bytes, bytearray)):
+            raise ScenarioError(f"load_scenario: overrides: a dict of dotted keys to values, or a list of "
+                                f"'KEY=VALUE' strings (got a {type(overrides).__name__})")  # fmt: skip
+        items = list(overrides)
+        wrong = next((item for item in items if not isinstance(item, str)), None)
+        if wrong is not None:
+            raise ScenarioError(f"load_scenario: overrides: a list of overrides holds 'KEY=VALUE' strings "
+                                f"(got {wrong!r}); or pass a dict of dotted keys to values")  # fmt: skip
+        return items
     items = []
     for key, value in overrides.items():
         if not isinstance(key, str):

@@ -15,18 +15,14 @@ import importlib
 import os
 import signal
 import sys
-import time
 from collections.abc import Iterator
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from pathlib import Path
 
-from sim.runs.provenance import base_metadata, utc_now
 from sim.scenario import Scenario, ScenarioError, load_scenario
+from sim.scenario.paths import DEFAULT_SCENARIO, PROJECT_ROOT, SCENARIO_DIR, find_shipped, shown_path
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-SCENARIO_DIR = PROJECT_ROOT / "scenarios"
-DEFAULT_SCENARIO = SCENARIO_DIR / "duel.yaml"
 EXIT_BAD_INPUT = 2
 EXIT_FAULT = 1
 EXIT_INTERRUPTED = 130
@@ -41,6 +37,19 @@ SUBCOMMANDS = {
     "validate": ("sim.validation.cli", "validate_main"),
     "study": ("sim.study.cli", "study_main"),
     "study-report": ("sim.study.cli", "study_report_main"),
+}
+
+# every command, as --help lists it
+COMMAND_HELP = {
+    "list": "the shipped scenarios and the question each asks",
+    "viz": "serve the classroom demo in a browser",
+    "sweep": "run a parameter sweep (grid, lhs, sobol, morris) on Dask; resumable",
+    "sweep-report": "rebuild a sweep's analysis and figures, also mid-sweep",
+    "validate": "run a scenario and compare it with published figures",
+    "calibrate": "fit parameters to the published figures with ABC-SMC on Dask; resumable",
+    "calibrate-report": "rebuild a calibration's report, also mid-run",
+    "study": "sample a plausible region and say who wins where (scenario discovery)",
+    "study-report": "rebuild a study's analysis and report",
 }
 
 
@@ -101,25 +110,8 @@ def sigterm_as_interrupt() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
-def shown_path(path: Path) -> str:
-    """A path relative to the current folder when it lies inside it, else absolute."""
-    try:
-        return Path(os.path.relpath(path)).as_posix() if Path(path).resolve().is_relative_to(Path.cwd()) else str(path)
-    except ValueError:
-        return str(path)
-
-
-def find_scenario(path: str | Path) -> Path:
-    """The scenario file a user means: as given, else (relative paths) inside the project.
-
-    ``scenarios/duel.yaml`` typed in another folder finds the shipped file;
-    a path that exists as given always wins.
-    """
-    given = Path(path)
-    if given.is_absolute() or given.exists() or given.is_symlink():
-        return given
-    shipped = PROJECT_ROOT / given
-    return shipped if shipped.exists() else given
+# the project's one rule for shipped files (sim.scenario.paths); the old name stays for its importers
+find_scenario = find_shipped
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -157,17 +149,44 @@ def check_cluster_options(args: argparse.Namespace) -> None:
         print("warning: --workers is ignored with --scheduler: the cluster has its own workers", file=sys.stderr)
 
 
+def commands_text() -> str:
+    """The other commands, one a line, for --help."""
+    width = max(map(len, COMMAND_HELP)) + 2
+    lines = ["other commands (python run.py COMMAND --help says more):"]
+    lines += [f"  {name:<{width}}{text}" for name, text in COMMAND_HELP.items()]
+    return "\n".join(lines)
+
+
+def unknown_command(word: str) -> BadInput | None:
+    """A first argument that is neither a command nor a file, but looks like a command: say so.
+
+    A word without a path separator or a file suffix that names no file
+    (here or shipped) was meant as a command: 'sweeep' gets "no command
+    'sweeep'; did you mean 'sweep'?" instead of "sweeep: file not found".
+    """
+    import difflib
+
+    if not word or word.startswith("-") or "/" in word or "\\" in word or Path(word).suffix:
+        return None
+    if find_shipped(word).exists():
+        return None
+    if (SCENARIO_DIR / f"{word}.yaml").is_file():
+        return BadInput(f"no command {word!r}; did you mean the scenario scenarios/{word}.yaml?")
+    close = difflib.get_close_matches(word, list(COMMAND_HELP), n=1, cutoff=0.6)
+    hint = f"did you mean {close[0]!r}?" if close else f"commands: {', '.join(COMMAND_HELP)}; or give a scenario file"
+    return BadInput(f"no command {word!r}; {hint} (see {program_name()} --help)")
+
+
 def run_parser() -> argparse.ArgumentParser:
     parser = OneLineParser(
         prog="python run.py",
         description=(
             "Run an attention-market scenario: replications in parallel, then a results folder "
-            "with tables, figures, a report and provenance. Other commands: "
-            "'python run.py list' lists the shipped scenarios; 'python run.py viz --help' serves the "
-            "classroom demo in a browser; 'python run.py sweep --help' runs parameter sweeps; "
-            "'python run.py sweep-report --help' rebuilds a sweep's analysis."
+            "with tables, figures, a report and provenance."
         ),
-        epilog="Example: python run.py scenarios/duel.yaml --set attention_mean=10 --replications 10 --workers 2",
+        epilog=commands_text()
+        + "\n\nExample: python run.py scenarios/duel.yaml --set attention_mean=10 --replications 10 --workers 2",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
         "scenario", nargs="?", default=None,
@@ -233,6 +252,7 @@ def list_scenarios() -> int:
 
 def command_run(argv: list[str]) -> int:
     from sim.runs.folders import OutputError, check_writable, claim_folder
+    from sim.runs.provenance import utc_now
     from sim.runs.resources import ResourceError
     from sim.runs.results import default_folder
 
@@ -299,26 +319,11 @@ def execute_run(scenario: Scenario, folder: Path, workers: int, quiet: bool, sta
     from tqdm import tqdm
 
     from sim.runs.results import write_results
-    from sim.runs.runner import replication_seed, run_replications
+    from sim.runs.session import run_with_provenance
     from sim.validation import report_section
 
-    clock = time.perf_counter()
     with tqdm(total=scenario.replications, desc=scenario.name, unit="rep", disable=quiet) as bar:
-        reps = run_replications(
-            scenario.model_kwargs(), scenario.seed, scenario.replications, workers, on_done=lambda _: bar.update()
-        )
-    metadata = {
-        "scenario": scenario.name,
-        "seed": scenario.seed,
-        "replications": scenario.replications,
-        "replication_seeds": [replication_seed(scenario.seed, r) for r in range(scenario.replications)],
-        "workers": workers,
-        **base_metadata(),
-        "started_utc": started.isoformat(),
-        "finished_utc": utc_now().isoformat(),
-        "wall_time_seconds": time.perf_counter() - clock,
-        "wall_time_per_replication": [round(r.wall_time, 3) for r in reps],
-    }
+        reps, metadata = run_with_provenance(scenario, workers, on_done=lambda _: bar.update(), started=started)
     return write_results(folder, scenario, reps, metadata, claim, sections=(report_section,))
 
 
@@ -327,6 +332,9 @@ def print_summary(folder: Path) -> None:
 
     stats = pd.read_csv(folder / "summary_stats.csv")
     table = stats.pivot(index="metric", columns="firm", values="mean")
+    replications = int(stats["of"].max()) if "of" in stats else None
+    print(f"mean over {replications} replication(s) per metric and firm; sd and 95% intervals in summary_stats.csv:"
+          if replications else "mean per metric and firm (summary_stats.csv):")  # fmt: skip
     print(table.to_string(float_format=lambda x: f"{x:,.3f}"))
 
 
@@ -360,6 +368,9 @@ def main(argv: list[str] | None = None) -> int:
             if argv and argv[0] in SUBCOMMANDS:
                 module, function = SUBCOMMANDS[argv[0]]
                 return getattr(importlib.import_module(module), function)(argv[1:])
+            unknown = unknown_command(argv[0]) if argv else None
+            if unknown is not None:
+                raise unknown
             return command_run(argv)
     except (BadInput, ScenarioError) as err:
         print_error(err)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+import sys
 
 import numpy as np
 import pytest
@@ -62,6 +63,20 @@ def run(model):
     while model.running:
         model.step()
     return model
+
+
+@pytest.fixture(scope="session", autouse=True)
+def warm_kernels():
+    """Compile the model's numba kernels (or load them from the cache) once, before any test.
+
+    On a fresh clone the first test would otherwise compile them inside
+    whatever it runs, and tests that start commands or worker processes
+    would compile side by side; the note says why the first test is slow.
+    """
+    from sim.runs.compile_notice import announce_compiling
+
+    announce_compiling(sys.__stderr__)  # past pytest's capture: seen while it happens
+    run(MarketModel(seed=1, width=8, height=8, steps=3))  # calls every cached kernel
 
 
 @pytest.fixture

@@ -89,6 +89,41 @@ def test_the_docs_example_runs_and_shows_each_step(notebook):
     assert isinstance(sweep, sim.SweepResults) and sweep.counts == {"total": 4, "ok": 4, "failed": 0, "missing": 0}
 
 
+def docs_script() -> str:
+    """docs/api.md's code blocks pasted, as printed, one after the other into one plain script."""
+    return "\n".join(code_blocks(DOC.read_text(encoding="utf-8")))
+
+
+def test_the_docs_run_as_a_plain_script_and_again(tmp_path):
+    """No __main__ guard: the sweep's Dask nanny must not re-run the script; a second run must not be refused."""
+    script = tmp_path / "api_example.py"
+    script.write_text(docs_script(), encoding="utf-8")
+    env = {**ENV, "MPLBACKEND": "Agg"}
+    for attempt in (1, 2):
+        done = subprocess.run([sys.executable, script.name], cwd=tmp_path, env=env, capture_output=True,
+                              text=True, timeout=600)  # fmt: skip
+        assert done.returncode == 0, f"run {attempt}:\n{done.stderr[-3000:]}"
+        assert "Traceback" not in done.stderr and "Nanny failed" not in done.stderr
+    assert (tmp_path / "results" / "api-example" / "report.md").is_file()
+    assert not list((tmp_path / "results").glob(".api-example*"))  # the replaced folder is gone
+
+
+UNGUARDED = """
+import sim
+scenario = sim.load_scenario(overrides={"width": 10, "height": 10, "steps": 5, "firms.broadcast.ads_per_day": 10})
+results = sim.run_scenario(scenario, replications=2, workers=2, seed=1, progress=False)
+print("rows", len(results.summary))
+"""
+
+
+def test_a_script_without_a_main_guard_runs_replications_in_worker_processes(tmp_path):
+    (tmp_path / "unguarded.py").write_text(UNGUARDED)
+    done = subprocess.run([sys.executable, "unguarded.py"], cwd=tmp_path, env=ENV, capture_output=True, text=True,
+                          timeout=300)  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.split() == ["rows", "4"]  # the script ran once: its workers did not re-run it
+
+
 def test_a_sweep_result_is_what_its_folder_holds(notebook):
     sweep = notebook["sweep"]
     folder = notebook["_folder"] / sweep.folder
@@ -234,7 +269,7 @@ def test_save_writes_the_command_lines_folder(saved, cli_folder):
 
 def test_save_refuses_a_folder_with_files_and_keeps_them(results, saved):
     before = sorted(saved.rglob("*"))
-    with pytest.raises(OutputError, match=r"^save: .* already exists and is not an empty folder$"):
+    with pytest.raises(OutputError, match=r"^save: .* already exists and is not an empty folder(; pass overwrite=True .*)?$"):
         results.save(saved)
     assert sorted(saved.rglob("*")) == before
 

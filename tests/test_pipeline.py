@@ -88,7 +88,7 @@ def test_results_folder_holds_every_file_with_the_specified_columns(finished):
 def test_default_folder_name_has_timestamp_and_config_hash(tiny, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert run_cli(tiny, "--quiet", "--replications", "1", "--set", "steps=5") == 0
-    (folder,) = (tmp_path / "results" / "tiny").iterdir()
+    (folder,) = (tmp_path / "results" / "tiny+steps=5").iterdir()  # the name shows the --set (issue 23)
     stamp, digest = folder.name.split("-")
     assert stamp.endswith("Z") and len(stamp) == 16 and len(digest) == 8
 

@@ -225,7 +225,7 @@ def test_firm_without_preset_needs_every_field():
     partial = dict(full)
     del partial["reply_rate"]
     message = error_of({"firms": [partial]})
-    assert message.startswith("s.yaml: firms[0].reply_rate: missing")
+    assert message.startswith("s.yaml: firms[0].preset: missing") and "(missing: reply_rate)" in message
 
 
 def test_firm_name_required_and_pattern():

@@ -114,7 +114,7 @@ def test_compare_uses_the_mean_and_t_interval_over_replications(tmp_path):
     assert reach["model_mean"] == pytest.approx(0.4)
     half = 4.302652729911275 * 0.1 / math.sqrt(3)  # t(0.975, 2) * sd / sqrt(n)
     assert (reach["ci_low"], reach["ci_high"]) == pytest.approx((0.4 - half, 0.4 + half))
-    assert reach["verdict"] == "above" and reach["ratio_to_bound"] == pytest.approx(0.4 / 0.16)
+    assert reach["verdict"] == "on the edge" and reach["ratio_to_bound"] == pytest.approx(0.4 / 0.16)
     assert bool(reach["ci_overlaps_range"])  # the CI reaches down into the band
     shown = table.loc["shown"]
     assert shown["n"] == 2 and shown["verdict"] == "inside" and shown["model_mean"] == pytest.approx(0.2)
@@ -145,7 +145,7 @@ def test_validate_writes_table_figure_report_and_provenance(tmp_path, capsys):
                                            "range_low", "range_high", "verdict", "ratio_to_bound"]  # fmt: skip
     assert "source" in table.columns
     assert table["fact"].tolist() == load_facts().ids
-    assert set(table["verdict"]) <= {"inside", "below", "above", "unmeasured"}
+    assert set(table["verdict"]) <= {"inside", "on the edge", "below", "above", "unmeasured"}
     assert (out / "validation.png").stat().st_size > 10_000
     report = (out / "report.md").read_text()
     assert "## Where the model stands" in report and "validation.png" in report

@@ -460,6 +460,35 @@ def test_page_draws_the_map_and_plots_and_steps(page):
     assert all(old != new for old, new in zip(sources, after, strict=True)), "a picture was not redrawn"
 
 
+def test_the_tab_has_a_title_and_the_page_no_stray_tab_nor_warnings(page):
+    """Seen by a new user: a "Solara ☀️" tab title, a lone "PAGE 0" tab, "Failed to evaluate Vue script"."""
+    warnings_seen: list[str] = []
+    page.page.on("console", lambda msg: msg.type in ("warning", "error") and warnings_seen.append(msg.text))
+    page.open()
+    assert page.page.title() == "The attention market: classroom"
+    assert [tab for tab in page.page.locator(".v-tab").all() if tab.is_visible()] == []
+    assert page.page.get_by_text("How to read this page").is_visible()  # hiding the bar hid nothing else
+    assert warnings_seen == []
+
+
+def test_ctrl_c_after_play_stops_at_once(browser):
+    """A playing page's loop must not keep the stopped server alive (it did for 10-25 s)."""
+    import time
+
+    with DemoServer() as demo:
+        tab = DemoPage(browser, demo.url)
+        tab.open()
+        tab.page.get_by_role("button", name="▶").click()  # Play
+        tab.wait_until_drawn(after=2)  # playing
+        began = time.monotonic()
+        demo.process.send_signal(signal.SIGINT)
+        assert demo.process.wait(timeout=60) == 0
+        took = time.monotonic() - began
+        tab.close()
+    assert took < 5, f"the server took {took:.1f} s to stop after Ctrl-C"
+    assert "Stopped." in demo.output() and "Traceback" not in demo.output()
+
+
 def replies_of(page, firm_name: str) -> str:
     """The firm's reply rate in the page's strategy table."""
     cells = page.page.locator("tr", has_text=firm_name).locator("td").all_inner_texts()

@@ -106,16 +106,30 @@ def run_crossovers(table: pd.DataFrame) -> list[Crossover]:
 
 
 def crossover_text(found: list[Crossover]) -> str:
-    """One line: the median crossover day, in how many replications, and who overtook whom."""
+    """One line: the mean crossover day, in how many replications, and who overtook whom.
+
+    The mean, as in summary_stats.csv, the report's table and the printed table,
+    so that one run shows one crossover day everywhere.
+    """
     days = np.array([c.day for c in found], dtype=float)
     defined = [c for c in found if np.isfinite(c.day)]
     if not defined:
         return f"no crossover: no firm overtakes for good in any of {len(found)} replication(s)"
     pairs = pd.Series([f"{c.leader} over {c.overtaken}" for c in defined]).value_counts()
     pair = pairs.index[0] + ("" if len(pairs) == 1 else f" in {pairs.iloc[0]} of them")
-    day = np.nanmedian(days)
-    where = "" if len(found) == 1 else f" (median of the {len(defined)} of {len(found)} replications with one)"
-    return f"crossover day {day:.0f}{where}: {pair}"
+    day = crossover_mean(days)
+    where = "" if len(found) == 1 else f" (mean of the {len(defined)} of {len(found)} replications with one)"
+    return f"crossover day {_day(day)}{where}: {pair}"
+
+
+def crossover_mean(days) -> float:
+    """The crossover statistic every output shows: the mean over the replications that have one."""
+    return float(np.nanmean(np.asarray(days, dtype=float)))
+
+
+def _day(day: float) -> str:
+    """194 or 194.5: a mean of whole days, as summary_stats.csv holds it, to one decimal at most."""
+    return f"{day:.1f}".removesuffix(".0")
 
 
 def plot_reach(table: pd.DataFrame, path: Path, names: list[str], population: int | None = None) -> Path:
@@ -138,8 +152,9 @@ def plot_reach(table: pd.DataFrame, path: Path, names: list[str], population: in
     crossing = [c.day for c in found if np.isfinite(c.day)]
     caption = crossover_text(found) + f" ({TRAILING_DAYS}-day trailing means)"
     if crossing:
-        day = float(np.median(crossing))
-        ax.axvline(day, color="black", ls="--", lw=1.2, label=f"crossover (day {day:.0f})")
+        day = crossover_mean(crossing)
+        label = f"crossover (day {_day(day)})" if len(crossing) == 1 else f"crossover (mean, day {_day(day)})"
+        ax.axvline(day, color="black", ls="--", lw=1.2, label=label)
         if len(found) > 1:
             ax.scatter(crossing, np.full(len(crossing), 0.0), marker="^", s=28, color="black", zorder=5, clip_on=False,
                        transform=ax.get_xaxis_transform(), label="crossover of each replication")  # fmt: skip

@@ -10,6 +10,7 @@ import pandas as pd
 
 from sim.model.outputs import EARLY_DAYS, LATE_DAYS, TRAILING_DAYS
 from sim.runs.figures import MIN_BAND_N, crossover_text, run_crossovers
+from sim.scenario.changes import scenario_changes
 from sim.runs.statistics import ALL_FIRMS, METRIC_INFO, PAIR_METRICS, Lead, lead
 
 FIGURE_CAPTIONS = {
@@ -109,7 +110,21 @@ def crossover_line(summary: pd.DataFrame, firms: pd.DataFrame | None) -> str:
         return f"- {text[0].upper()}{text[1:]}."
     crossover = summary.groupby("replication")["crossover_day"].first()
     return (f"- Crossover day (final leader's lead begins): defined in {crossover.notna().sum()} of {len(crossover)} "
-            f"replications; median {_number(float(crossover.median()))}.")  # fmt: skip
+            f"replications; mean {_number(float(crossover.mean()))}.")  # fmt: skip
+
+
+def overrides_note(scenario) -> list[str]:
+    """The overrides a run applied to its file, first thing in the report (nothing without overrides)."""
+    changes = scenario_changes(scenario)
+    if not changes:
+        return []
+    return [
+        f"**Not the file's world: this run changed {len(changes.items)} value(s) of `{changes.source}`** "
+        "(`--set` or `overrides`); the description below is the file's.",
+        "",
+        *[f"- `{change.text()}`" for change in changes.items],
+        "",
+    ]
 
 
 def write_report(path: Path, scenario, summary: pd.DataFrame, stats: pd.DataFrame, figures: dict, metadata: dict,
@@ -137,6 +152,7 @@ def write_report(path: Path, scenario, summary: pd.DataFrame, stats: pd.DataFram
     lines = [
         f"# {scenario.name}",
         "",
+        *overrides_note(scenario),
         scenario.description.strip() or "(no description)",
         "",
         f"{scenario.width} x {scenario.height} users, {scenario.steps} days, "

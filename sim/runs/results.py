@@ -24,6 +24,7 @@ from sim.runs.market_report import market_section
 from sim.runs.report import write_report
 from sim.runs.runner import Replication
 from sim.scenario import Scenario, scenario_hash
+from sim.scenario.changes import folder_name
 from sim.runs.statistics import summary_stats
 from sim.runs.folders import (
     FolderClaim,
@@ -47,8 +48,8 @@ MARKET_TABLES = ("pages", "pages_weekly", "user_cascades", "events")  # written 
 
 
 def default_folder(scenario: Scenario, started, root: Path = Path("results")) -> Path:
-    """results/<scenario>/<UTC timestamp>-<config hash>/."""
-    return root / scenario.name / f"{started:%Y%m%dT%H%M%SZ}-{scenario_hash(scenario)}"
+    """results/<scenario>/<UTC timestamp>-<config hash>/; <scenario> names its overrides (``duel+attention_mean=10``)."""
+    return root / folder_name(scenario) / f"{started:%Y%m%dT%H%M%SZ}-{scenario_hash(scenario)}"
 
 
 def combine(reps: list[Replication]) -> dict[str, pd.DataFrame]:

@@ -9,6 +9,8 @@ code that writes a results folder (`sim.runs.results.combine` and
 
 from __future__ import annotations
 
+import os
+import shutil
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -20,7 +22,7 @@ from sim.runs.provenance import utc_now
 from sim.runs.results import OutputError, check_writable, combine, default_folder, write_results
 from sim.runs.runner import Replication
 from sim.runs.statistics import summary_stats
-from sim.scenario import Scenario
+from sim.scenario import Scenario, ScenarioError
 
 
 @dataclass(eq=False)
@@ -92,22 +94,49 @@ class RunResults:
         """Mean of each summary metric (rows) per firm (columns): the table the command line prints."""
         return self.stats.pivot(index="metric", columns="firm", values="mean")[self.firm_names]
 
-    def save(self, folder: str | Path | None = None) -> Path:
+    def save(self, folder: str | Path | None = None, *, overwrite: bool = False) -> Path:
         """Write the results folder (tables, figures, report.md, provenance); returns its path.
 
         ``folder`` must not exist or be empty; by default it is
         ``results/<scenario>/<UTC timestamp>-<config hash>/`` under the current folder,
         as for the command line. The folder appears only once it is complete.
+        ``overwrite=True`` replaces an earlier results folder there (one holding
+        ``config.yaml`` and ``metadata.json``), only once the new one is complete,
+        so a script can be run again; any other folder is still refused.
         """
+        if folder is not None and not isinstance(folder, (str, os.PathLike)):
+            raise ScenarioError(f"save: folder: must be a path, a str or pathlib.Path, or None "
+                                f"(got {folder!r:.60} ({type(folder).__name__}))")  # fmt: skip
+        if not isinstance(overwrite, bool):
+            raise ScenarioError(f"save: overwrite: True or False (got {overwrite!r:.60})")
         final = Path(folder) if folder is not None else default_folder(self.scenario, utc_now())
+        if overwrite and final.is_dir() and any(final.iterdir()):
+            return self._replace(final)
         try:
             check_writable(final)
         except OutputError as err:
             message = str(err).removeprefix("--out: ")
-            raise OutputError(f"save: {message}") from None
+            hint = "; pass overwrite=True to replace an earlier results folder" if final.is_dir() else ""
+            raise OutputError(f"save: {message}{hint}") from None
         self.saved_to = write_results(final, self.scenario, self.replications, self.metadata,
                                       sections=self.report_sections)
         return self.saved_to
+
+    def _replace(self, final: Path) -> Path:
+        """Write beside ``final``, then swap the complete new folder in and remove the old one."""
+        if not ((final / "config.yaml").is_file() and (final / "metadata.json").is_file()):
+            raise OutputError(f"save: {final} holds files but is not a results folder (no config.yaml and "
+                              "metadata.json); overwrite=True replaces only results folders")  # fmt: skip
+        fresh = final.with_name(f".{final.name}.new-{os.getpid()}")
+        old = final.with_name(f".{final.name}.old-{os.getpid()}")
+        for leftover in (fresh, old):
+            shutil.rmtree(leftover, ignore_errors=True)
+        write_results(fresh, self.scenario, self.replications, self.metadata, sections=self.report_sections)
+        os.rename(final, old)
+        os.rename(fresh, final)
+        shutil.rmtree(old, ignore_errors=True)
+        self.saved_to = final
+        return final
 
     def __repr__(self) -> str:
         days = int(self.timeseries["step"].max()) if len(self.timeseries) else 0

@@ -22,10 +22,14 @@ import pandas as pd
 
 from sim.model.market import MarketModel
 from sim.model.outputs import run_summary
+from sim.runs.main_script import workers_skip_main_script
+from sim.scenario.arguments import check_count, check_seed
 
 
 def replication_seed(seed: int, replication: int) -> int:
     """The seed of replication r: a 63-bit integer from SeedSequence((seed, r))."""
+    seed = check_seed(seed, "replication_seed: seed")
+    replication = check_count(replication, "replication_seed: replication")
     state = np.random.SeedSequence([seed, replication]).generate_state(2, dtype=np.uint32)
     return int((int(state[0]) << 31) ^ int(state[1]))
 
@@ -145,17 +149,18 @@ def _execute(kwargs: dict, jobs: list[tuple[int, int]], workers: int) -> Iterato
             yield run_replication(kwargs, seed, r, maps=(r == 0))
         return
     context = multiprocessing.get_context("spawn")
-    pool = ProcessPoolExecutor(
-        max_workers=workers, mp_context=context, initializer=_ignore_interrupts, max_tasks_per_child=50
-    )
-    futures = [pool.submit(run_replication, kwargs, seed, r, r == 0) for r, seed in jobs]
-    try:
-        for future in as_completed(futures):
-            yield future.result()
-    except BaseException:
-        processes = list(getattr(pool, "_processes", {}).values())
-        pool.shutdown(wait=False, cancel_futures=True)
-        for process in processes:
-            process.terminate()
-        raise
-    pool.shutdown()
+    with workers_skip_main_script():  # a script without a __main__ guard works (sim.runs.main_script)
+        pool = ProcessPoolExecutor(
+            max_workers=workers, mp_context=context, initializer=_ignore_interrupts, max_tasks_per_child=50
+        )
+        futures = [pool.submit(run_replication, kwargs, seed, r, r == 0) for r, seed in jobs]
+        try:
+            for future in as_completed(futures):
+                yield future.result()
+        except BaseException:
+            processes = list(getattr(pool, "_processes", {}).values())
+            pool.shutdown(wait=False, cancel_futures=True)
+            for process in processes:
+                process.terminate()
+            raise
+        pool.shutdown()

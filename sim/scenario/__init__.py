@@ -2,8 +2,10 @@
 
 `schema` defines every parameter with its default and range, `errors` turns
 validation failures into messages that name the file, the key and what is
-allowed, and `io` reads YAML and applies dotted overrides. The imports run
-one way: schema <- errors <- io.
+allowed, and `io` reads YAML and applies dotted overrides; `changes` records
+a scenario's overrides (for its report and folder name), `paths` finds
+shipped files from any folder, and `arguments` checks the Python API's
+arguments. The imports run one way: schema <- errors <- changes <- io.
 """
 
 from sim.scenario.errors import validate_config

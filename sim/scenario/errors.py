@@ -169,10 +169,12 @@ def _describe(err: Mapping[str, Any], cls: type[BaseModel], raw: Any) -> tuple[t
         close = difflib.get_close_matches(str(key), known, n=1, cutoff=0.6)
         hint = f"; did you mean {close[0]!r}?" if close else ""
         return loc, f"unknown key{hint}", False, None
-    if kind == "missing":
-        _, parent = _resolve(cls, loc[:-1])
-        if parent is not None and issubclass(parent, FirmParams) and loc[-1] in FirmParams.model_fields:
-            return loc, f"missing; give it or choose a preset ({_PRESET_NAMES})", False, None
+    if kind == "firm_without_preset":
+        fields = ctx["fields"]
+        shown = ", ".join(fields) if len(fields) <= 3 else f"{', '.join(fields[:3])} and {len(fields) - 3} more"
+        return loc, (f"missing; choose a preset ({_PRESET_NAMES}), or give every firm field "
+                     f"(missing: {shown})"), False, None  # fmt: skip
+    if kind == "missing":  # a firm's missing fields come as firm_without_preset
         return loc, "missing; this key is required", False, None
     if kind in ("greater_than_equal", "greater_than", "less_than_equal", "less_than"):
         return loc, f"must be {_bounds(field, ctx)}", True, value
@@ -221,7 +223,7 @@ def _validation_error(
     allowed, so a file with several mistakes is fixed in one round.
     """
     lines: list[str] = []
-    for err in _expanded(exc.errors()):
+    for err in _one_per_firm_without_preset(list(_expanded(exc.errors())), cls):
         line = _error_line(err, raw, source, cls, overridden)
         if line not in lines:
             lines.append(line)
@@ -229,6 +231,32 @@ def _validation_error(
         rest = len(lines) - MAX_ERRORS_SHOWN
         lines = lines[:MAX_ERRORS_SHOWN] + [f"{source}: ... and {rest} more error{'s' if rest > 1 else ''}"]
     return ScenarioError("\n".join(lines))
+
+
+def _one_per_firm_without_preset(errors: list[Mapping[str, Any]], cls: type[BaseModel]) -> list[Mapping[str, Any]]:
+    """A firm with neither a preset nor all its fields is one mistake (no preset), not one per field.
+
+    The fields' 'missing' errors of each such firm become one error at
+    ``firms[k].preset`` that lists them.
+    """
+    missing: dict[tuple, list[str]] = {}
+    for err in errors:
+        loc = tuple(err["loc"])
+        if err["type"] == "missing" and loc[-1:] and loc[-1] in FirmParams.model_fields:
+            _, parent = _resolve(cls, loc[:-1])
+            if parent is not None and issubclass(parent, FirmParams):
+                missing.setdefault(loc[:-1], []).append(str(loc[-1]))
+    out: list[Mapping[str, Any]] = []
+    for err in errors:
+        loc = tuple(err["loc"])
+        firm = loc[:-1]
+        if err["type"] != "missing" or firm not in missing:
+            out.append(err)
+        elif missing[firm]:
+            fields = missing.pop(firm)
+            out.append({"type": "firm_without_preset", "loc": (*firm, "preset"), "msg": "", "ctx": {"fields": fields}})
+            missing[firm] = []  # the firm's other missing fields are said in that one line
+    return out
 
 
 def _expanded(errors: list[Mapping[str, Any]]) -> Iterable[Mapping[str, Any]]:

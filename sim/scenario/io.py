@@ -22,6 +22,7 @@ import yaml
 from pydantic import BaseModel
 
 from sim.scenario.schema import DEFAULT_FIRMS, Scenario, ScenarioError
+from sim.scenario.changes import record_changes
 from sim.scenario.errors import _format_path, _show, _validate
 
 __all__ = [
@@ -236,8 +237,16 @@ def load_scenario(
         )
     if "name" not in raw and "name" in cls.model_fields:
         raw = {"name": path.stem, **raw}
+    base = raw
     raw, overridden = _apply_overrides(raw, overrides, "--set")
-    return _validate(raw, source, cls, overridden)
+    scenario = _validate(raw, source, cls, overridden)
+    if overridden and isinstance(scenario, Scenario):
+        try:
+            before = _validate(base, source, cls, None)
+        except ScenarioError:  # the file needs its overrides to be valid: its own values stay unknown
+            before = None
+        record_changes(scenario, source, list(overridden.values()), before)
+    return scenario
 
 
 # --------------------------------------------------------------------------

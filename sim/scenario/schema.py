@@ -17,7 +17,7 @@ import numbers
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 __all__ = [
@@ -463,6 +463,16 @@ class Scenario(ModelConfig):
     description: str = Field("", description="free text: what the scenario is for")
     seed: Count = Field(42, ge=0, description="base random seed of the runs")
     replications: Count = Field(1, ge=1, le=10_000, description="independent runs of the scenario")
+    # the overrides it was loaded with (sim.scenario.changes); not a setting, so not compared
+    _changes: Any = PrivateAttr(default=None)
+
+    def __eq__(self, other: object) -> bool:
+        """Equal settings; how the scenario was put together (its overrides) does not count."""
+        if not isinstance(other, Scenario):
+            return NotImplemented
+        return self.model_dump() == other.model_dump()
+
+    __hash__ = None  # mutable, as every pydantic model
 
     @field_validator("name")
     @classmethod

@@ -26,6 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from sim.scenario import ScenarioError, validate_config
 from sim.scenario.schema import Count, Real
+from sim.scenario.paths import find_shipped
 from sim.study.posterior import Posterior, PosteriorError, read_posterior
 from sim.sweep.models import RUN_SETTINGS, MarketSweepModel, ParameterInfo
 from sim.sweep.spec import Parameter, Sweep, SweepError, SweepFile, _market_base, read_sweep_file
@@ -170,7 +171,7 @@ def load_study(path: str | Path, quick: bool = False) -> Study:
         raw = read_sweep_file(path)
     except SweepError as err:
         raise StudyError(str(err)) from None
-    text = Path(path).read_text(encoding="utf-8")
+    text = find_shipped(path).read_text(encoding="utf-8")  # the file read_sweep_file found
     return study_from_dict(raw, str(path), quick=quick, text=text)
 
 

@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sim.scenario import ModelConfig, ScenarioError, apply_overrides, load_scenario, validate_config
 from sim.scenario.schema import Count, Real
 from sim.scenario.io import load_yaml_file
+from sim.scenario.paths import find_shipped
 from sim.sweep.models import RUN_SETTINGS, MarketSweepModel, ParameterInfo
 
 METHODS = ("sobol", "morris", "grid", "lhs")
@@ -175,7 +176,7 @@ def _short(value: Any, limit: int = 50) -> str:
 
 def read_sweep_file(path: str | Path) -> dict[str, Any]:
     """The sweep file's YAML mapping; a missing, non-regular, non-UTF-8 or hostile file is one line."""
-    path = Path(path)
+    path = find_shipped(path)  # as given, else the project's shipped file (sim.scenario.paths)
     raw = load_yaml_file(path, SweepError)
     if raw is None:
         raise SweepError(f"{path}: the file is empty; see docs/sweeps.md for the keys of a sweep file")
@@ -220,9 +221,7 @@ def _market_base(spec: SweepFile, source: str) -> tuple[dict[str, Any], str | No
     elif scenario is None:
         raise SweepError(f"{source}: scenario: missing; name the base scenario file, e.g. scenario: scenarios/duel.yaml")
     else:
-        from sim.cli import find_scenario
-
-        path = find_scenario(scenario)  # as given, else a shipped scenario of the project
+        path = find_shipped(scenario)  # as given, else a shipped scenario of the project
         try:
             loaded = load_scenario(path)
         except ScenarioError as err:

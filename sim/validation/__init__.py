@@ -12,7 +12,8 @@ Stable interface (also used by calibration):
 - ``load_facts(path=None) -> FactTable``
 - ``compute_quantities(tables, names) -> dict[str, float]`` for one replication
 - ``quantities_by_replication(tables, names) -> DataFrame`` (one row per replication)
-- ``verdict(value, low, high) -> "inside" | "below" | "above" | "unmeasured"`` (NaN: nothing to measure in the run)
+- ``verdict(value, low, high, ci_low, ci_high) -> "inside" | "on the edge" | "below" | "above" | "unmeasured"``
+  (the interval decides; "on the edge": it crosses an edge of the range; NaN: nothing to measure in the run)
 - ``compare(facts, values) -> DataFrame`` (the validation.csv table)
 """
 

@@ -11,14 +11,14 @@ from __future__ import annotations
 import json
 import os
 import sys
-import time
 from pathlib import Path
 
 import yaml
 
-from sim.cli import DEFAULT_SCENARIO, BadInput, OneLineParser, resolve_scenario
-from sim.runs.provenance import base_metadata, utc_now
-from sim.scenario import scenario_hash
+from sim.cli import BadInput, OneLineParser, resolve_scenario
+from sim.runs.provenance import utc_now
+from sim.runs.results import default_folder
+from sim.scenario.paths import DEFAULT_SCENARIO, find_shipped
 from sim.validation.facts import DEFAULT_FACTS, FactTable, load_facts
 from sim.validation.quantities import QUANTITIES
 
@@ -68,7 +68,7 @@ def validate_main(argv: list[str]) -> int:
     from sim.runs.results import OutputError, check_writable
 
     args = validate_parser().parse_args(argv)
-    facts = load_facts(args.facts)
+    facts = load_facts(find_shipped(args.facts) if args.facts is not None else None)  # as every command finds files
     if args.list:
         print_list(facts)
         return 0
@@ -76,7 +76,7 @@ def validate_main(argv: list[str]) -> int:
     if args.workers is not None and args.workers < 1:
         raise BadInput(f"--workers: must be at least 1 (got {args.workers})")
     started = utc_now()
-    folder = args.out or DEFAULT_ROOT / scenario.name / f"{started:%Y%m%dT%H%M%SZ}-{scenario_hash(scenario)}"
+    folder = args.out or default_folder(scenario, started, root=DEFAULT_ROOT)
     try:
         check_writable(folder)
     except OutputError as err:
@@ -100,32 +100,17 @@ def execute_validation(scenario, facts: FactTable, folder: Path, workers: int, q
 
     from sim.runs.folders import claim_folder
     from sim.runs.results import combine
-    from sim.runs.runner import replication_seed, run_replications
+    from sim.runs.session import run_with_provenance
     from sim.validation.figure import plot_validation
     from sim.validation.quantities import quantities_by_replication
     from sim.validation.report import write_validation_report
     from sim.validation.verdict import compare
 
-    clock = time.perf_counter()
     with tqdm(total=scenario.replications, desc=f"validate {scenario.name}", unit="rep", disable=quiet) as bar:
-        reps = run_replications(
-            scenario.model_kwargs(), scenario.seed, scenario.replications, workers, on_done=lambda _: bar.update()
-        )
+        reps, metadata = run_with_provenance(scenario, workers, on_done=lambda _: bar.update(), started=started,
+                                             command="validate")  # fmt: skip
     values = quantities_by_replication(combine(reps), facts.quantities())
     table = compare(facts, values)
-    metadata = {
-        "command": "validate",
-        "scenario": scenario.name,
-        "seed": scenario.seed,
-        "replications": scenario.replications,
-        "replication_seeds": [replication_seed(scenario.seed, r) for r in range(scenario.replications)],
-        "workers": workers,
-        **base_metadata(),
-        "started_utc": started.isoformat(),
-        "finished_utc": utc_now().isoformat(),
-        "wall_time_seconds": time.perf_counter() - clock,
-        "wall_time_per_replication": [round(r.wall_time, 3) for r in reps],
-    }
     with claim_folder(folder) as claim:  # locked: a second validate on the same --out is refused
         partial = claim.partial
         (partial / "config.yaml").write_text(

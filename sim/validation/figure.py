@@ -11,7 +11,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-VERDICT_COLOURS = {"inside": "#1b9e77", "below": "#d95f02", "above": "#d95f02", "unmeasured": "#7f7f7f"}
+VERDICT_COLOURS = {"inside": "#1b9e77", "on the edge": "#e6ab02", "below": "#d95f02", "above": "#d95f02",
+                   "unmeasured": "#7f7f7f"}
 BAND_COLOUR = "#c6dbef"
 LOG_SPAN = 10.0  # a row goes to log scale when its values span more than this factor
 

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from sim.runs.report import markdown_table
+from sim.runs.report import markdown_table, overrides_note
 from sim.validation.section import counts_line, verdict_table
+from sim.validation.verdict import ON_THE_EDGE
 
 
 def _distance(ratio: float) -> float:
@@ -42,6 +43,9 @@ def standing_paragraph(table: pd.DataFrame, facts) -> str:
     inside = table.loc[table["verdict"] == "inside", "fact"].tolist()
     if inside:
         lines.append("Inside the published range: " + ", ".join(inside) + ".")
+    edge = table.loc[table["verdict"] == ON_THE_EDGE, "fact"].tolist()
+    if edge:
+        lines.append("On the edge (the 95% interval crosses an edge of the range): " + ", ".join(edge) + ".")
     sensitive = [f.id for f in facts.facts if f.scale_sensitive]
     if sensitive:
         lines.append(
@@ -57,6 +61,7 @@ def write_validation_report(path: Path, scenario, table: pd.DataFrame, facts, fi
     lines = [
         f"# Validation: {scenario.name} against published figures",
         "",
+        *overrides_note(scenario),
         f"{scenario.width} x {scenario.height} users, {scenario.steps} days, ranking: {scenario.ranking}, "
         f"{scenario.replications} replication(s), seed {scenario.seed}. Verdicts compare the mean over "
         "replications with each published range; the CI is the 95% t-interval over replications.",
@@ -69,7 +74,9 @@ def write_validation_report(path: Path, scenario, table: pd.DataFrame, facts, fi
         "",
         markdown_table(verdict_table(table)),
         "",
-        "`ratio to bound`: model mean / the bound it misses (> 1 above, < 1 below, 1 inside).",
+        "`verdict`: where the 95% interval lies: inside the range, below or above it, or *on the edge* when it "
+        "crosses an edge of the range. `ratio to bound`: model mean / the bound the mean misses (> 1 above, "
+        "< 1 below, 1 inside).",
         "",
         "## Figure",
         "",

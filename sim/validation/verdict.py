@@ -15,10 +15,28 @@ VALIDATION_COLUMNS = (
 )  # fmt: skip
 
 
-def verdict(value: float, low: float, high: float) -> str:
-    """'inside' when low <= value <= high, else 'below' or 'above'; 'unmeasured' for NaN (a word CSV readers keep)."""
+ON_THE_EDGE = "on the edge"
+VERDICTS = ("inside", ON_THE_EDGE, "below", "above", "unmeasured")
+
+
+def verdict(value: float, low: float, high: float, ci_low: float = math.nan, ci_high: float = math.nan) -> str:
+    """Where ``value`` stands against the band [low, high]: 'inside', 'below', 'above', 'on the edge' or 'unmeasured'.
+
+    With a 95% interval [ci_low, ci_high] the interval decides: wholly inside
+    the band, wholly below or above it, or 'on the edge' when it crosses an
+    edge of the band (a mean of 0.01617 with an interval reaching below a top
+    of 0.0161 is not clearly above). Without one (a single replication) the
+    value decides. NaN: 'unmeasured', nothing to measure in the run.
+    """
     if value is None or math.isnan(value):
         return "unmeasured"
+    if ci_low is not None and ci_high is not None and not (math.isnan(ci_low) or math.isnan(ci_high)) \
+            and ci_low < ci_high:
+        if ci_high < low:
+            return "below"
+        if ci_low > high:
+            return "above"
+        return "inside" if low <= ci_low and ci_high <= high else ON_THE_EDGE
     if value < low:
         return "below"
     if value > high:
@@ -27,7 +45,7 @@ def verdict(value: float, low: float, high: float) -> str:
 
 
 def ratio_to_bound(value: float, low: float, high: float) -> float:
-    """value / the nearest bound it misses: > 1 above the range, < 1 below it, 1 inside, NaN when unmeasured.
+    """value / the nearest bound the value misses: > 1 above the range, < 1 below it, 1 inside, NaN when unmeasured.
 
     Below a zero low bound (only possible for a negative value) the ratio is -inf.
     """
@@ -60,7 +78,7 @@ def compare(facts, values: pd.DataFrame) -> pd.DataFrame:
                 "n": n,
                 "range_low": fact.low,
                 "range_high": fact.high,
-                "verdict": verdict(mean, fact.low, fact.high),
+                "verdict": verdict(mean, fact.low, fact.high, low, high),
                 "ratio_to_bound": ratio_to_bound(mean, fact.low, fact.high),
                 "ci_overlaps_range": bool(n and not (high < fact.low or low > fact.high)),
                 "scale_sensitive": fact.scale_sensitive,

@@ -24,9 +24,10 @@ import sys
 import warnings
 from pathlib import Path
 
-from sim.cli import BadInput, OneLineParser, find_scenario, print_error
+from sim.cli import BadInput, OneLineParser, print_error
 from sim.model.market import GRID_CELL_LIMIT
 from sim.scenario import ScenarioError
+from sim.scenario.paths import find_shipped
 from sim.viz.demo import REPO_ROOT, SCENARIO_ENV, demo_scenario
 
 APP_MODULE = "sim.viz.app"
@@ -124,7 +125,7 @@ def serve(scenario_path: str | None, host: str, port: int) -> int:
     A bad scenario raises ScenarioError before anything starts.
     """
     if scenario_path is not None:  # a shipped scenario is found from any folder, as by `python run.py`
-        scenario_path = str(find_scenario(scenario_path))
+        scenario_path = str(find_shipped(scenario_path))
     scenario = demo_scenario(scenario_path)  # validate now, with the user's path in any message
     if scenario.width * scenario.height > GRID_CELL_LIMIT:
         raise VizError(f"{scenario_path or scenario.name}: the browser demo draws worlds of up to {GRID_CELL_LIMIT:,} users "
@@ -135,6 +136,9 @@ def serve(scenario_path: str | None, host: str, port: int) -> int:
         os.environ.pop(SCENARIO_ENV, None)
     check_port(host, port)
     configure_solara()
+    from sim.runs.compile_notice import announce_compiling
+
+    announce_compiling()  # the first page builds a model: on a cold cache that compiles for about a minute
     if str(REPO_ROOT) not in sys.path:
         sys.path.insert(0, str(REPO_ROOT))  # `solara run sim.viz.app` imports the package from the checkout
     import click
@@ -147,7 +151,24 @@ def serve(scenario_path: str | None, host: str, port: int) -> int:
     except click.exceptions.Abort:  # Ctrl-C: (rich-)click turns the KeyboardInterrupt into Abort
         pass
     print("Stopped.", flush=True)
+    end_play_loops()
     return 0
+
+
+def end_play_loops() -> None:
+    """Exit now if a page was playing: its loop would keep the stopped server alive for many seconds.
+
+    SolaraViz plays in a non-daemon thread that steps the model until the
+    model ends or the page says stop; with the server gone no page can say
+    it, and Python waits for that thread before exiting (10-25 s after
+    Ctrl-C). The demo keeps nothing on disk, so there is nothing to lose.
+    """
+    import threading
+
+    if any(t.is_alive() and not t.daemon for t in threading.enumerate() if t is not threading.main_thread()):
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
 
 
 def viz_parser() -> OneLineParser:
