@@ -276,3 +276,14 @@ def test_save_overwrite_replaces_a_results_folder_only(tmp_path):
     with pytest.raises(OSError, match="not a results folder"):
         results.save(other, overwrite=True)
     assert (other / "mine.txt").read_text() == "keep"
+
+
+def test_from_scenario_refuses_a_seed_that_run_scenario_refuses():
+    from sim.model.market import MarketModel
+
+    scenario = sim.load_scenario(overrides={"width": 6, "height": 6, "steps": 2})
+    for bad in ("7", -5, 1.5, True):
+        with pytest.raises(ScenarioError, match=r"^MarketModel.from_scenario: seed: must be a whole number >= 0"):
+            MarketModel.from_scenario(scenario, seed=bad)
+    same = [float(MarketModel.from_scenario(scenario, seed=s).rng.random()) for s in (7, np.int64(7))]
+    assert same[0] == same[1]

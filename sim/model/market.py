@@ -36,6 +36,7 @@ from sim.model.population import draw_population
 from sim.model.records import DailyRecord
 from sim.model.scratch import DayScratch
 from sim.scenario import ModelConfig, ScenarioError, validate_config
+from sim.scenario.arguments import check_seed
 
 GRID_CELL_LIMIT = 200 * 200  # worlds up to this size can be drawn on a Mesa grid
 STATE_PARAMETERS = (  # the order `kernels.update_state` reads them in
@@ -535,5 +536,6 @@ class MarketModel(mesa.Model):
             raise TypeError(
                 f"MarketModel.from_scenario takes a Scenario (from sim.load_scenario), not a {type(scenario).__name__}"
             )
-        return cls(seed=scenario.seed if seed is None else seed, **{**scenario.model_kwargs(), **changes})
+        seed = scenario.seed if seed is None else check_seed(seed, "MarketModel.from_scenario: seed")
+        return cls(seed=seed, **{**scenario.model_kwargs(), **changes})
 
