@@ -49,9 +49,13 @@ def test_a_world_whose_edges_cannot_fit_is_refused_with_the_estimate(tmp_path):
     (line,) = done.stderr.strip().splitlines()
     assert "500,000 pages with their follow edges" in line and "needs about" in line and "GiB" in line
     assert "market.pages" in line
-    # the edges dominate the estimate: about 20 bytes per followed page and user
-    estimate = run_estimate(load_scenario(MARKET, ["width=4000", "height=4000", "market.pages=500000"]).model_kwargs())
-    assert estimate.bytes > 16e6 * 109 * 20
+    # the estimate counts the edges: EDGE_BYTES per followed page and user at least
+    from sim.model.pages import EDGE_BYTES
+
+    market = load_scenario(MARKET, ["width=4000", "height=4000", "market.pages=500000"])
+    part1 = load_scenario(MARKET, ["width=4000", "height=4000", "market.pages=0"])
+    added = run_estimate(market.model_kwargs()).bytes - run_estimate(part1.model_kwargs()).bytes
+    assert added > 16e6 * 109 * EDGE_BYTES
 
 
 def test_per_capita_firms_mean_the_same_in_any_world():

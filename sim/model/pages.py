@@ -3,7 +3,8 @@
 A background page is drawn once: Pareto attractiveness, LogNormal posts per
 day, Beta promo share and quality. Follow edges live in one compact
 per-user (CSR-like) layout: user i's edges are ``page[start[i]:start[i] +
-length[i]]``, with ``trust`` and ``fatigue`` beside them, and room for
+length[i]]``, with ``trust`` and ``fatigue`` beside them (float32: at a million users
+the edges are most of a world's memory), and room for
 ``capacity[i]`` edges. An unfollow removes an edge by moving the row's last
 edge into its place; a follow appends one, and a row that is full is grown
 by `FollowEdges.grow`, which lays all rows out again with more room. No
@@ -18,7 +19,8 @@ import numpy as np
 from numba import njit
 
 SLACK_EDGES = 8  # free slots per user beyond its set-up edges (and 1 in 8 more): a row rarely fills
-EDGE_BYTES = 4 + 8 + 8  # page (int32), trust, fatigue (float64) per edge slot
+EDGE_BYTES = 4 + 4 + 4  # page (int32), trust and fatigue (float32) per edge slot
+EDGE_STATE = np.float32  # an edge's trust and fatigue: computed in float64, stored in float32 (half the memory)
 
 
 @dataclass
@@ -81,8 +83,8 @@ class FollowEdges:
         np.cumsum(capacity, out=start[1:])
         page = np.full(int(start[-1]), -1, np.int32)
         length = draw_edges(wanted, start, pages.cumulative, rng, page)
-        trust = np.full(page.shape[0], trust_start)
-        fatigue = np.zeros(page.shape[0])
+        trust = np.full(page.shape[0], trust_start, EDGE_STATE)
+        fatigue = np.zeros(page.shape[0], EDGE_STATE)
         return cls(start, length, capacity, page, trust, fatigue)
 
     @property
@@ -105,8 +107,8 @@ class FollowEdges:
         start = np.zeros(self.n_users + 1, np.int64)
         np.cumsum(capacity, out=start[1:])
         page = np.full(int(start[-1]), -1, np.int32)
-        trust = np.zeros(page.shape[0])
-        fatigue = np.zeros(page.shape[0])
+        trust = np.zeros(page.shape[0], EDGE_STATE)
+        fatigue = np.zeros(page.shape[0], EDGE_STATE)
         relayout(self.start, self.length, self.page, self.trust, self.fatigue, start, page, trust, fatigue)
         length = self.length.copy()
         append_edges(users, new_pages, start, length, page, trust, fatigue, trust_start)
