@@ -142,3 +142,23 @@ def test_edges_stay_distinct_and_within_their_rows_after_a_run(seed):
         assert len(set(row.tolist())) == row.size and (row >= 0).all() and (row < 30).all()
     assert (edges.length <= edges.capacity).all()
     assert (np.diff(edges.start) == edges.capacity).all()
+
+
+def test_users_following_and_unfollowing_any_page_are_counted_from_the_state():
+    """The platform's users_following and users_unfollowed_51d (the unfollow figure over all pages)."""
+    model = MarketModel(seed=8, width=15, height=15, steps=70, annoy_base=0.2, market={"pages": 40})
+    unfollowed_on = {}
+    while model.running:
+        before = [set(model.market.edges.row(i).tolist()) for i in range(model.n_users)]
+        firms_before = model.users.follows.copy()
+        model.step()
+        for i in range(model.n_users):
+            after = set(model.market.edges.row(i).tolist())
+            if (before[i] - after) or (firms_before[i] & ~model.users.follows[i]).any():
+                unfollowed_on.setdefault(i, []).append(model.steps)
+        row = model.platform_today
+        following = model.users.follows.any(axis=1) | (model.market.edges.length > 0)
+        assert row["users_following"] == following.sum()
+        recent = sum(1 for days in unfollowed_on.values() if days[-1] > model.steps - 51)
+        assert row["users_unfollowed_51d"] == recent
+    assert 0 < row["users_unfollowed_51d"] < model.n_users

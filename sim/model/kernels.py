@@ -316,6 +316,20 @@ def _attention_totals(feed_user, seen_user, background, attention, offered, took
     return feed_user.shape[0], seen_user.shape[0], bg_sum, used, overloaded
 
 
+@njit(cache=True)
+def follow_totals(follows, edge_length, last_unfollow, since):
+    """Users following any firm (or, with edges, any background page); users whose last unfollow is after ``since``."""
+    following = 0
+    unfollowed = 0
+    for u in range(follows.shape[0]):
+        any_page = edge_length.shape[0] > 0 and edge_length[u] > 0
+        for f in range(follows.shape[1]):
+            any_page = any_page or follows[u, f]
+        following += any_page
+        unfollowed += last_unfollow[u] > since
+    return following, unfollowed
+
+
 # -- shares ----------------------------------------------------------------------------
 
 

@@ -416,15 +416,16 @@ class MarketModel(mesa.Model):
             "friend_posts": int(friends),
             "friend_posts_seen": int(friends_seen),
             "shown_share": float(used / eligible) if eligible else float("nan"),
-            "users_following": int(np.count_nonzero(self._follows_any())),
-            "users_unfollowed_51d": int(np.count_nonzero(self.last_unfollow > self.steps - UNFOLLOW_WINDOW)),
+            **dict(zip(("users_following", "users_unfollowed_51d"), self._follow_totals())),
         }
         self.platform_record.add(np.array([self.platform_today[c] for c in PLATFORM_COLUMNS]))
 
-    def _follows_any(self) -> np.ndarray:
-        """Per user: follows at least one page (a firm, or a background page in the market)."""
-        any_firm = self.users.follows.any(axis=1)
-        return any_firm if self.market is None else any_firm | (self.market.edges.length > 0)
+    def _follow_totals(self) -> tuple[int, int]:
+        """Users following any page (a firm or a background page), and users who unfollowed any in 51 days."""
+        edges = self.market.edges.length if self.market is not None else np.zeros(0, np.int32)
+        following, unfollowed = kernels.follow_totals(self.users.follows, edges, self.last_unfollow,
+                                                      self.steps - UNFOLLOW_WINDOW)  # fmt: skip
+        return int(following), int(unfollowed)
 
     def _remember_commenters(self, pairs: np.ndarray, answered: np.ndarray) -> None:
         """Today's commenters on the firms' items (once per pair; answered if any comment was), with today's dawn trust."""
