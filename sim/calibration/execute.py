@@ -1,6 +1,6 @@
 """Run a calibration end to end: folder guard, Dask client, ABC-SMC, provenance, report.
 
-Simulations run on the sweeps' Dask set-up (`sim.sweep.cluster`): a local
+Simulations run on the sweeps' Dask set-up (`sim.jobs.cluster`): a local
 cluster of single-threaded worker processes by default, an existing
 scheduler with ``--scheduler``. An unreachable scheduler is bad input.
 """
@@ -24,7 +24,7 @@ from sim.sweep.spec import SweepError
 @contextmanager
 def dask_map(workers: int | None, scheduler: str | None, scratch: Path):
     """A `DaskMap` on a local cluster or an existing scheduler; unreachable is one line of bad input."""
-    from sim.sweep.cluster import open_client
+    from sim.jobs.cluster import open_client
 
     try:
         with open_client(workers, scheduler, scratch) as client:

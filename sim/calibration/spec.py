@@ -27,7 +27,7 @@ from sim.calibration.facts import Band, FactsError
 from sim.calibration.validation_api import load_bands
 from sim.scenario import ScenarioError, validate_config
 from sim.scenario.schema import Count, Real
-from sim.sweep.models import MarketSweepModel, ParameterInfo
+from sim.jobs.models import MarketSweepModel, ParameterInfo
 from sim.sweep.spec import SweepError, _market_base, first_difference, read_sweep_file
 
 _STRICT = ConfigDict(strict=True, extra="forbid", allow_inf_nan=False)

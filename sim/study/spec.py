@@ -27,7 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sim.scenario import ScenarioError, validate_config
 from sim.scenario.schema import Count, Real
 from sim.study.posterior import Posterior, PosteriorError, read_posterior
-from sim.sweep.models import RUN_SETTINGS, MarketSweepModel, ParameterInfo
+from sim.jobs.models import RUN_SETTINGS, MarketSweepModel, ParameterInfo
 from sim.sweep.spec import Parameter, Sweep, SweepError, SweepFile, _market_base, read_sweep_file
 
 OUTCOMES = ("winner", "early_winner", "late_reach_gap", "early_reach_gap", "crossover_day")

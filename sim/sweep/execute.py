@@ -33,7 +33,7 @@ from tqdm import tqdm
 
 from sim.runs.provenance import base_metadata, utc_now
 from sim.runs.resources import PROCESS_BASE, ResourceError, check_memory, human_bytes, run_estimate
-from sim.sweep.cluster import open_client
+from sim.jobs.cluster import open_client
 from sim.sweep.design import build_design
 from sim.sweep.spec import Sweep, SweepError
 from sim.sweep.store import SweepFolder

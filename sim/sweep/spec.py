@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sim.scenario import ModelConfig, ScenarioError, apply_overrides, load_scenario, validate_config
 from sim.scenario.schema import Count, Real
 from sim.scenario.io import load_yaml_file
-from sim.sweep.models import RUN_SETTINGS, MarketSweepModel, ParameterInfo
+from sim.jobs.models import RUN_SETTINGS, MarketSweepModel, ParameterInfo
 
 METHODS = ("sobol", "morris", "grid", "lhs")
 _STRICT = ConfigDict(strict=True, extra="forbid", allow_inf_nan=False)
