@@ -12,7 +12,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from sim.cli import EXIT_BAD_INPUT, BadInput, OneLineParser, add_cluster_options, check_cluster_options, print_error
+from sim.commandline import EXIT_BAD_INPUT, BadInput, OneLineParser, print_error
+from sim.jobs.options import add_cluster_options, check_cluster_options
 from sim.scenario import ScenarioError
 from sim.sweep.spec import SweepError
 

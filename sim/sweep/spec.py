@@ -220,7 +220,7 @@ def _market_base(spec: SweepFile, source: str) -> tuple[dict[str, Any], str | No
     elif scenario is None:
         raise SweepError(f"{source}: scenario: missing; name the base scenario file, e.g. scenario: scenarios/duel.yaml")
     else:
-        from sim.cli import find_scenario
+        from sim.commandline import find_scenario
 
         path = find_scenario(scenario)  # as given, else a shipped scenario of the project
         try:

@@ -16,7 +16,8 @@ from pathlib import Path
 
 import yaml
 
-from sim.cli import DEFAULT_SCENARIO, BadInput, OneLineParser, resolve_scenario
+from sim.cli import resolve_scenario
+from sim.commandline import DEFAULT_SCENARIO, BadInput, OneLineParser
 from sim.runs.provenance import base_metadata, utc_now
 from sim.scenario import scenario_hash
 from sim.validation.facts import DEFAULT_FACTS, FactTable, load_facts
