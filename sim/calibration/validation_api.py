@@ -30,6 +30,13 @@ def facts_table(path: str | None, where: str = "") -> dict[str, Band]:
     }
 
 
+def quantity_names() -> list[str]:
+    """Every model quantity a fact may name."""
+    from sim.validation import QUANTITIES
+
+    return list(QUANTITIES)
+
+
 def replication_tables(replication: Any) -> dict[str, Any]:
     """The tables of one `sim.runs.runner.Replication` that the quantities read."""
     return {name: getattr(replication, name) for name in TABLES}
