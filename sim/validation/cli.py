@@ -66,7 +66,7 @@ def print_list(facts: FactTable) -> None:
 
 def validate_main(argv: list[str]) -> int:
     """Parse, check every input, run, write the folder, print where it is."""
-    from sim.runs.results import OutputError, check_writable
+    from sim.runs.folders import OutputError, WriteFailed, check_writable, claim_folder, os_error_line
 
     args = validate_parser().parse_args(argv)
     facts = load_facts(args.facts)
@@ -76,6 +76,11 @@ def validate_main(argv: list[str]) -> int:
     scenario = resolve_scenario(args.scenario, args.overrides, args.seed, args.replications)
     if args.workers is not None and args.workers < 1:
         raise BadInput(f"--workers: must be at least 1 (got {args.workers})")
+    from sim.validation.report import unmeasurable_sentence
+
+    short = unmeasurable_sentence(facts, scenario.steps)
+    if short:
+        print(f"warning:{short}", file=sys.stderr)
     started = utc_now()
     folder = args.out or DEFAULT_ROOT / scenario.name / f"{started:%Y%m%dT%H%M%SZ}-{scenario_hash(scenario)}"
     try:
@@ -84,7 +89,13 @@ def validate_main(argv: list[str]) -> int:
         raise BadInput(str(err)) from None
     workers = args.workers or min(scenario.replications, os.cpu_count() or 1)
     quiet = args.quiet or not sys.stderr.isatty()
-    final = execute_validation(scenario, facts, folder, workers, quiet, started)
+    try:
+        with claim_folder(folder) as claim:  # locked before computing: a second validate on this --out is refused
+            final = execute_validation(scenario, facts, claim, workers, quiet, started)
+    except OutputError as err:  # another process holds the folder, or it filled meanwhile
+        raise BadInput(str(err)) from None
+    except OSError as err:  # a full disk, a quota: the partial folder is removed with the claim
+        raise WriteFailed(f"writing the results folder {folder} failed: {os_error_line(err)}; nothing was kept") from None
     if not args.quiet:
         import pandas as pd
 
@@ -95,11 +106,10 @@ def validate_main(argv: list[str]) -> int:
     return 0
 
 
-def execute_validation(scenario, facts: FactTable, folder: Path, workers: int, quiet: bool, started) -> Path:
-    """Run the replications with a progress bar, compute the quantities, write the folder atomically."""
+def execute_validation(scenario, facts: FactTable, claim, workers: int, quiet: bool, started) -> Path:
+    """Run the replications with a progress bar, compute the quantities, write the claimed folder atomically."""
     from tqdm import tqdm
 
-    from sim.runs.folders import claim_folder
     from sim.runs.results import combine
     from sim.runs.runner import replication_seed, run_replications
     from sim.validation.figure import plot_validation
@@ -127,17 +137,12 @@ def execute_validation(scenario, facts: FactTable, folder: Path, workers: int, q
         "wall_time_seconds": time.perf_counter() - clock,
         "wall_time_per_replication": [round(r.wall_time, 3) for r in reps],
     }
-    with claim_folder(folder) as claim:  # locked: a second validate on the same --out is refused
-        partial = claim.partial
-        (partial / "config.yaml").write_text(
-            yaml.safe_dump(scenario.resolved_dict(), sort_keys=False, allow_unicode=True)
-        )
-        (partial / "facts.yaml").write_text(
-            yaml.safe_dump(facts.model_dump(mode="json"), sort_keys=False, allow_unicode=True)
-        )
-        values.to_csv(partial / "quantities.csv", index=False)
-        table.to_csv(partial / "validation.csv", index=False)
-        figure = plot_validation(table, partial / "validation.png", f"{scenario.name} against published figures")
-        write_validation_report(partial / "report.md", scenario, table, facts, figure, metadata)
-        (partial / "metadata.json").write_text(json.dumps(metadata, indent=2, default=str) + "\n")
-        return claim.commit()
+    partial = claim.partial
+    (partial / "config.yaml").write_text(yaml.safe_dump(scenario.resolved_dict(), sort_keys=False, allow_unicode=True))
+    (partial / "facts.yaml").write_text(yaml.safe_dump(facts.model_dump(mode="json"), sort_keys=False, allow_unicode=True))
+    values.to_csv(partial / "quantities.csv", index=False)
+    table.to_csv(partial / "validation.csv", index=False)
+    figure = plot_validation(table, partial / "validation.png", f"{scenario.name} against published figures")
+    write_validation_report(partial / "report.md", scenario, table, facts, figure, metadata)
+    (partial / "metadata.json").write_text(json.dumps(metadata, indent=2, default=str) + "\n")
+    return claim.commit()
