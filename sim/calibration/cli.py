@@ -63,7 +63,16 @@ def quiet_pyabc() -> None:
 
 def calibrate_main(argv: list[str]) -> int:
     """``python run.py calibrate FILE [--workers N] [--scheduler ADDR] [--out DIR]``."""
-    return job_command(argv, calibrate_parser, "calibrate", _calibrate, "finished generations", BAD_INPUT)
+    return job_command(argv, calibrate_parser, "calibrate", _calibrate, "finished generations", BAD_INPUT,
+                       saved=_generations_kept)  # fmt: skip
+
+
+def _generations_kept(state) -> Path | None:
+    """history.db, once it holds a finished generation."""
+    from sim.calibration.engine import stored_generations
+
+    history = state.get("saved")
+    return history if history is not None and stored_generations(history) > 0 else None
 
 
 def _calibrate(args, state) -> int:

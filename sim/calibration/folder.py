@@ -59,8 +59,9 @@ class CalibrationFolder(JobFolder):
 
     # -- the calibration it holds --------------------------------------------------
 
-    def stored(self) -> dict[str, Any] | None:
-        """The resolved calibration in calibration.yaml; None if absent, or damaged (then set aside)."""
+    def stored(self, repair: bool = True) -> dict[str, Any] | None:
+        """The resolved calibration in calibration.yaml; None if absent, or damaged (then set aside; without
+        ``repair``, a damaged one is a CalibrationError that says how to restore it)."""
         if not self.spec.exists():
             return None
         try:
@@ -72,6 +73,9 @@ class CalibrationFolder(JobFolder):
             if not (self.history.exists() or self.metadata_json.exists()):  # not ours: someone's own file
                 raise CalibrationError(f"{self.out}: not a calibration folder (its calibration.yaml is not one "
                                        "calibrate wrote, and there is no history.db); use another --out") from None  # fmt: skip
+            if not repair:
+                raise CalibrationError(f"{self.spec}: unreadable ({reason(err)}); restore it with python run.py "
+                                       f"calibrate FILE --out {self.out} (the same calibration file)") from None  # fmt: skip
             self.bad_spec = True
             self.set_aside(self.spec, f"unreadable ({reason(err)})",
                            "it is rewritten from the calibration file when calibrate runs again with this --out")  # fmt: skip
@@ -128,12 +132,8 @@ class CalibrationFolder(JobFolder):
             raise CalibrationError(f"{self.out}: history.db is a folder, not pyabc's history")
         if not self.history.exists():
             raise CalibrationError(f"{self.out}: not a calibration folder (no calibration.yaml and history.db)")
-        stored = self.stored()
-        if stored is None and self.bad_spec:
-            raise CalibrationError(f"{self.spec}: unreadable, set aside as calibration.yaml.bad; restore it with "
-                                   f"python run.py calibrate FILE --out {self.out} (the same calibration file), "
-                                   "then run calibrate-report again")  # fmt: skip
-        if stored is None or not self.history.exists():
+        stored = self.stored(repair=False)
+        if stored is None:
             raise CalibrationError(f"{self.out}: not a calibration folder (no calibration.yaml and history.db)")
         problem = history_problem(self.history)
         if problem is not None:

@@ -21,7 +21,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from sim.calibration.facts import Band, FactsError
-from sim.calibration.validation_api import load_bands, quantity_names
+from sim.calibration.validation_api import days_needed, load_bands, quantity_names
 from sim.jobs.models import MarketSweepModel, ParameterInfo
 from sim.jobs.spec import (
     STRICT,
@@ -198,6 +198,11 @@ def calibration_from_dict(raw: dict[str, Any], source: str) -> Calibration:
             bands = load_bands(spec.facts, spec.use_facts, f"{source}: ")
         except FactsError as err:
             raise CalibrationError(str(err)) from None
+    short = days_needed(bands, int(base["steps"]))
+    if short:
+        named = ", ".join(f"{fact} needs {days}" for fact, days in short.items())
+        raise CalibrationError(f"{source}: use_facts: the base world runs {base['steps']} days, too short to measure "
+                               f"some facts ({named}); raise steps: in overrides, or leave them out of use_facts")  # fmt: skip
     return Calibration(
         name=spec.name, description=spec.description, priors=priors, bands=bands, population=spec.population,
         generations=spec.generations, min_epsilon=spec.min_epsilon, replications=spec.replications, seed=spec.seed,

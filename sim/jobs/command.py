@@ -60,11 +60,13 @@ def check_address_space(command: str, need: int = MIN_ADDRESS_SPACE) -> None:
 
 def job_command(argv: list[str], parser: Callable[[], argparse.ArgumentParser], command: str,
                 work: Callable[[argparse.Namespace, dict[str, Any]], int], what: str,
-                bad_input: tuple[type[BaseException], ...] = (), otherwise: str = "nothing was saved yet") -> int:  # fmt: skip
+                bad_input: tuple[type[BaseException], ...] = (), otherwise: str = "nothing was saved yet",
+                saved: Callable[[dict[str, Any]], Path | None] | None = None) -> int:  # fmt: skip
     """A job command: `check_address_space`, parse and check the options, ``work(args, state)``; see `job_main`.
 
     ``work`` sets ``state["saved"]`` to where it keeps finished work as soon
-    as that is known, so an interruption can say where it is.
+    as that is known, so an interruption can say where it is; ``saved(state)``,
+    when given, says instead (None while nothing is kept there).
     """
     from sim.jobs.options import check_job_options
 
@@ -77,7 +79,7 @@ def job_command(argv: list[str], parser: Callable[[], argparse.ArgumentParser], 
             check_job_options(args)
         return work(args, state)
 
-    return job_main(body, lambda: state.get("saved"), what, bad_input, otherwise)
+    return job_main(body, (lambda: saved(state)) if saved else (lambda: state.get("saved")), what, bad_input, otherwise)
 
 
 def job_main(body: Callable[[], int], saved: Callable[[], Path | None], what: str,
