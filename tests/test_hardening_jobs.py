@@ -217,6 +217,22 @@ def test_a_study_whose_runs_or_analysis_is_a_file_is_one_line(tmp_path, capsys, 
     assert "analysis is a file, not a folder" in one_error(capsys)
 
 
+def test_a_full_disk_during_a_study_is_one_line_and_the_rerun_finishes(tmp_path, capsys, monkeypatch):
+    from sim.sweep.store import SweepFolder
+
+    real = SweepFolder.write_part
+    monkeypatch.setattr(SweepFolder, "write_part", lambda self, rows, kinds: (_ for _ in ()).throw(
+        OSError(errno.ENOSPC, "No space left on device", str(self.runs / ".part-00000.parquet.tmp"))))
+    path, out = study_file(tmp_path, samples=4, replications=1), tmp_path / "out"
+    command = ["study", str(path), "--out", str(out), "--workers", "1", "--quiet"]
+    assert main(command) == 1
+    line = one_error(capsys)
+    assert line.startswith("error: writing failed: No space left on device") and f"saved in {out}" in line
+    monkeypatch.setattr(SweepFolder, "write_part", real)
+    assert main(command) == 0 and (out / "report.md").exists()
+    assert len(SweepFolder(out).read_runs()) == 4
+
+
 def test_validate_on_a_busy_out_is_one_line_before_running(tmp_path):
     out = tmp_path / "v"
     with claim_folder(out):  # this process writes the folder now
@@ -435,3 +451,12 @@ def test_validate_draws_a_fact_with_an_unbounded_range(tmp_path):
     code = main(["validate", str(tiny(tmp_path, steps=10, replications=1)), "--facts", str(path), "--quiet",
                  "--workers", "1", "--out", str(out)])  # fmt: skip
     assert code == 0 and (out / "validation.png").stat().st_size > 0
+
+
+@pytest.mark.parametrize("command", ["sweep", "calibrate", "study"])
+def test_every_job_takes_the_common_options(tmp_path, capsys, command):
+    """--force and --wait-workers (checked alike) besides --workers, --scheduler, --out and --quiet."""
+    assert main([command, "any.yaml", "--force", "--quiet", "--wait-workers", "0"]) == 2
+    assert one_error(capsys) == "error: --wait-workers: must be > 0 seconds (got 0.0)"
+    assert main([command, "any.yaml", "--force", "--workers", "0"]) == 2
+    assert one_error(capsys) == "error: --workers: must be at least 1 (got 0)"

@@ -72,13 +72,15 @@ class CalibrationFolder(JobFolder):
         except (OSError, ValueError, yaml.YAMLError) as err:
             if not (self.history.exists() or self.metadata_json.exists()):  # not ours: someone's own file
                 raise CalibrationError(f"{self.out}: not a calibration folder (its calibration.yaml is not one "
-                                       "calibrate wrote, and there is no history.db); use another --out") from None  # fmt: skip
+                                       "calibrate wrote, and there is no history.db); use another "
+                                       "--out") from None  # fmt: skip
             if not repair:
                 raise CalibrationError(f"{self.spec}: unreadable ({reason(err)}); restore it with python run.py "
-                                       f"calibrate FILE --out {self.out} (the same calibration file)") from None  # fmt: skip
+                                       f"calibrate FILE --out {self.out} (the same calibration "
+                                       "file)") from None  # fmt: skip
             self.bad_spec = True
-            self.set_aside(self.spec, f"unreadable ({reason(err)})",
-                           "it is rewritten from the calibration file when calibrate runs again with this --out")  # fmt: skip
+            self.set_aside(self.spec, f"unreadable ({reason(err)})", "it is rewritten from the calibration "
+                           "file when calibrate runs again with this --out")  # fmt: skip
             return None
 
     def check_compatible(self, calibration: Calibration) -> None:

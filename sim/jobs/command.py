@@ -79,7 +79,8 @@ def job_command(argv: list[str], parser: Callable[[], argparse.ArgumentParser], 
             check_job_options(args)
         return work(args, state)
 
-    return job_main(body, (lambda: saved(state)) if saved else (lambda: state.get("saved")), what, bad_input, otherwise)
+    kept = (lambda: saved(state)) if saved else (lambda: state.get("saved"))
+    return job_main(body, kept, what, bad_input, otherwise)
 
 
 def job_main(body: Callable[[], int], saved: Callable[[], Path | None], what: str,

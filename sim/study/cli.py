@@ -38,7 +38,8 @@ def study_parser() -> OneLineParser:
 
 
 def report_parser() -> OneLineParser:
-    return folder_parser("python run.py study-report", "Rebuild a study's analysis, figures and report.md from its stored runs (a partial study too).", "study")
+    return folder_parser("python run.py study-report", "Rebuild a study's analysis, figures and report.md from its "
+                         "stored runs (a partial study too).", "study")
 
 
 def study_main(argv: list[str]) -> int:

@@ -37,7 +37,8 @@ def sweep_parser() -> OneLineParser:
 
 
 def report_parser() -> OneLineParser:
-    return folder_parser("python run.py sweep-report", "Rebuild a sweep's analysis, figures and report.md from its stored runs (a partial sweep too).", "sweep")
+    return folder_parser("python run.py sweep-report", "Rebuild a sweep's analysis, figures and report.md from its "
+                         "stored runs (a partial sweep too).", "sweep")
 
 
 def sweep_main(argv: list[str]) -> int:
