@@ -365,7 +365,7 @@ class Scenario(ModelConfig):
 
     name: str = Field("scenario", min_length=1, max_length=200, description="scenario name")
     description: str = Field("", description="free text: what the scenario is for")
-    seed: Count = Field(42, ge=0, le=2**63 - 1, description="base random seed of the runs (the range calibrate, sweep and study take)")
+    seed: Count = Field(42, ge=0, description="base random seed of the runs")
     replications: Count = Field(1, ge=1, le=10_000, description="independent runs of the scenario")
 
     @field_validator("name")

@@ -24,6 +24,7 @@ from sim.validation.facts import DEFAULT_FACTS, FactTable, load_facts
 from sim.validation.quantities import QUANTITIES
 
 DEFAULT_ROOT = Path("results") / "validation"
+MAX_SEED = 2**63 - 1  # the seeds calibrate, sweep and study take
 
 
 def validate_parser() -> OneLineParser:
@@ -76,6 +77,9 @@ def validate_main(argv: list[str]) -> int:
     scenario = resolve_scenario(args.scenario, args.overrides, args.seed, args.replications)
     if args.workers is not None and args.workers < 1:
         raise BadInput(f"--workers: must be at least 1 (got {args.workers})")
+    if scenario.seed > MAX_SEED:
+        raise BadInput(f"{'--seed' if args.seed is not None else 'seed'}: must be between 0 and {MAX_SEED}, the "
+                       f"range calibrate, sweep and study take (got {scenario.seed})")  # fmt: skip
     from sim.validation.report import unmeasurable_sentence
 
     short = unmeasurable_sentence(facts, scenario.steps)
