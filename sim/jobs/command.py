@@ -18,6 +18,7 @@ and ignores SIGTERM, and later the figures die with ``std::bad_alloc``.
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 import resource
 import sys
@@ -32,6 +33,7 @@ from sim.jobs.errors import JobError, SchedulerLost
 # address space before it runs anything, and a report's figures more; below this, fail fast
 MIN_ADDRESS_SPACE = 3 * 2**30
 BLAS_THREADS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+WRITE_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EIO, errno.EACCES, errno.EPERM}
 
 
 def address_space_limit() -> int | None:
@@ -101,10 +103,11 @@ def job_main(body: Callable[[], int], saved: Callable[[], Path | None], what: st
     except (BadInput, JobError, ScenarioError, *bad_input) as err:
         print_error(err)
         return EXIT_BAD_INPUT
-    except OSError as err:  # a full disk, a folder made read-only mid-job, a failed write
+    except OSError as err:  # a full disk, a folder made read-only mid-job, a failed write; or the system's own
         from sim.runs.folders import os_error_line
 
-        print(f"error: writing failed: {os_error_line(err)}{_kept(saved(), what, otherwise)}", file=sys.stderr)
+        what_failed = "writing failed: " if err.errno in WRITE_ERRORS else ""
+        print(f"error: {what_failed}{os_error_line(err)}{_kept(saved(), what, otherwise)}", file=sys.stderr)
         return EXIT_FAULT
     except MemoryError:
         print(f"error: out of memory; use fewer --workers or a smaller world{_kept(saved(), what, otherwise)}", file=sys.stderr)
