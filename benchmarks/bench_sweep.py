@@ -15,7 +15,7 @@
    its workaround. Mesa 3.3 keeps two process-wide references to every
    model: the class-level registry ``mesa.Agent._ids`` holds the model, and
    ``copyreg.dispatch_table`` holds each grid's own cell class with its
-   property layers. ``sim.sweep.models.free_model`` drops both after each
+   property layers. ``sim.jobs.models.free_model`` drops both after each
    run; without it memory grows with every run.
 
 Run from the repository root::
@@ -41,9 +41,9 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
 from sim.scenario import load_scenario  # noqa: E402
-from sim.sweep.cluster import local_client  # noqa: E402
+from sim.jobs.cluster import local_client  # noqa: E402
 from sim.sweep.execute import run_sweep  # noqa: E402
-from sim.sweep.models import Ishigami, MarketSweepModel  # noqa: E402
+from sim.jobs.models import Ishigami, MarketSweepModel  # noqa: E402
 from sim.sweep.spec import sweep_from_dict  # noqa: E402
 
 TARGET_SHARE = 0.10  # overhead per run must stay under 10% of a 50 x 50, 365-day run

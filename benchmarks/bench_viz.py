@@ -126,7 +126,7 @@ def mesa_style_plot(series) -> bytes:
 
 def browser_side(size: int, clicks: int, play_seconds: float, scenario: str | None = None) -> float | None:
     """Mean seconds per Step click until the page has redrawn, in headless Chromium; None if unavailable."""
-    from tools.browser import DRAWN_JS, DemoPage, DemoServer, browser_missing, chromium
+    from dev.browser import DRAWN_JS, DemoPage, DemoServer, browser_missing, chromium
     from sim.viz.demo import browser_scenario, demo_scenario
 
     reason = browser_missing()

@@ -13,20 +13,32 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
-import signal
 import sys
-from collections.abc import Iterator
 from concurrent.futures.process import BrokenProcessPool
-from contextlib import contextmanager
 from pathlib import Path
 
+from sim.commandline import (  # noqa: F401 - shared by every command; imported from here by older code
+    DEFAULT_SCENARIO,
+    EXIT_BAD_INPUT,
+    EXIT_FAULT,
+    EXIT_INTERRUPTED,
+    EXIT_TERMINATED,
+    PROJECT_ROOT,
+    SCENARIO_DIR,
+    BadInput,
+    OneLineParser,
+    Terminated,
+    error_lines,
+    find_scenario,
+    find_shipped,
+    print_error,
+    program_name,
+    shown_path,
+    sigterm_as_interrupt,
+)
+from sim.runs.provenance import utc_now
 from sim.scenario import Scenario, ScenarioError, load_scenario
-from sim.scenario.paths import DEFAULT_SCENARIO, PROJECT_ROOT, SCENARIO_DIR, find_shipped, shown_path
 
-EXIT_BAD_INPUT = 2
-EXIT_FAULT = 1
-EXIT_INTERRUPTED = 130
-EXIT_TERMINATED = 143
 # other commands live in their own modules: name -> (module, function taking argv)
 SUBCOMMANDS = {
     "viz": ("sim.viz.server", "viz_main"),
@@ -53,100 +65,9 @@ COMMAND_HELP = {
 }
 
 
-class BadInput(Exception):
-    """Input the user must fix; printed as one line, exit status 2."""
-
-
-def program_name(argv0: str | None = None) -> str:
-    """The command as the user started it: 'python run.py', 'python -m sim' or 'attention-market'."""
-    path = Path(sys.argv[0] if argv0 is None else argv0)
-    if path.name == "__main__.py" and path.parent.name == "sim":
-        return "python -m sim"
-    if path.name == "attention-market" or path.stem == "attention-market":
-        return "attention-market"
-    return "python run.py"
-
 
 class WorkerDied(RuntimeError):
     """A replication's worker process died (a fault: one line, exit 1)."""
-
-
-class Terminated(KeyboardInterrupt):
-    """SIGTERM (a batch system ending the job, `kill`): stop and clean up as for Ctrl-C."""
-
-
-def error_lines(err: BaseException) -> list[str]:
-    """``error: ...`` lines for a BadInput/ScenarioError/fault: one per mistake, never a traceback."""
-    text = str(err).strip() or type(err).__name__
-    return [f"error: {line}" for line in text.splitlines() if line.strip()]
-
-
-def print_error(err: BaseException) -> None:
-    """Print `error_lines` on stderr."""
-    print("\n".join(error_lines(err)), file=sys.stderr)
-
-
-@contextmanager
-def sigterm_as_interrupt() -> Iterator[None]:
-    """Turn the first SIGTERM into `Terminated` (a KeyboardInterrupt) so cleanup code runs.
-
-    Later SIGTERMs are ignored while that cleanup runs. Only in the main
-    thread (signal handlers cannot be set elsewhere).
-    """
-    import threading
-
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def handler(signum, frame):
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        raise Terminated
-
-    previous = signal.signal(signal.SIGTERM, handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
-# the project's one rule for shipped files (sim.scenario.paths); the old name stays for its importers
-find_scenario = find_shipped
-
-
-class OneLineParser(argparse.ArgumentParser):
-    """argparse, but usage errors are one line and exit status 2; help names the command as it was started."""
-
-    def __init__(self, *args, **kwargs):
-        program = program_name()
-        for key in ("prog", "description", "epilog"):
-            if isinstance(kwargs.get(key), str):
-                kwargs[key] = kwargs[key].replace("python run.py", program)
-        super().__init__(*args, **kwargs)
-
-    def error(self, message):
-        raise BadInput(f"{message} (see {self.prog} --help)")
-
-
-def add_cluster_options(parser: argparse.ArgumentParser, out_default: str, independence: str) -> None:
-    """--workers, --scheduler and --out: the options of every command that runs on Dask.
-
-    ``independence`` says what does not depend on the worker count (e.g. "results do not depend on it").
-    """
-    parser.add_argument("--workers", type=int, default=None, metavar="N",
-                        help=f"local worker processes (default: one per core); {independence}")
-    parser.add_argument("--scheduler", metavar="ADDRESS", default=None,
-                        help="run on an existing Dask cluster, e.g. tcp://host:8786 (or the JSON file of "
-                        "dask scheduler --scheduler-file), instead of a local one")
-    parser.add_argument("--out", type=Path, default=None, metavar="DIR", help=f"results folder (default: {out_default})")
-
-
-def check_cluster_options(args: argparse.Namespace) -> None:
-    """Refuse a worker count below 1; warn that --workers means nothing with --scheduler."""
-    if args.workers is not None and args.workers < 1:
-        raise BadInput(f"--workers: must be at least 1 (got {args.workers})")
-    if args.scheduler and args.workers:
-        print("warning: --workers is ignored with --scheduler: the cluster has its own workers", file=sys.stderr)
 
 
 def commands_text() -> str:
@@ -252,7 +173,6 @@ def list_scenarios() -> int:
 
 def command_run(argv: list[str]) -> int:
     from sim.runs.folders import OutputError, check_writable, claim_folder
-    from sim.runs.provenance import utc_now
     from sim.runs.resources import ResourceError
     from sim.runs.results import default_folder
 

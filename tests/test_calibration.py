@@ -111,7 +111,7 @@ def test_same_seed_same_posterior_and_another_seed_another(tmp_path):
 
 
 def test_one_and_two_dask_workers_give_the_same_posterior(tmp_path):
-    from sim.sweep.cluster import local_client
+    from sim.jobs.cluster import local_client
 
     frames = []
     for workers in (1, 2):

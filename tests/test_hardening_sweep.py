@@ -21,7 +21,7 @@ import yaml
 from sim.sweep.spec import sweep_from_dict
 from sim.sweep.store import SweepFolder
 from sim.sweep.execute import check_resources, design_points
-from sim.sweep.models import Ishigami
+from sim.jobs.models import Ishigami
 from sim.sweep.spec import SweepError
 from tests.hardening_helpers import env, error_lines, run_py
 from tests.sweep_helpers import sweep_file
@@ -95,7 +95,7 @@ LOGGED_SWEEP = """
 import json, os, sys, time
 from pathlib import Path
 from sim.sweep.execute import run_sweep
-from sim.sweep.models import Ishigami
+from sim.jobs.models import Ishigami
 from sim.sweep.spec import sweep_from_dict
 
 LOG = Path(sys.argv[1]) / "finished.log"

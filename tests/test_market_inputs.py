@@ -107,7 +107,7 @@ def test_a_market_run_writes_the_market_tables_and_report_section(tmp_path):
 
 def test_sweeps_studies_and_calibrations_vary_market_keys():
     """market.* keys, the levers and a firm's per-capita ads are sweep parameters (and so study and ABC ones)."""
-    from sim.sweep.models import MarketSweepModel
+    from sim.jobs.models import MarketSweepModel
 
     model = MarketSweepModel(load_scenario(MARKET).model_kwargs())
     assert model.parameter("market.pages").kind == "int" and model.parameter("source_diversity").gt == 0

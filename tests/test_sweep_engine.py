@@ -15,9 +15,9 @@ import pytest
 from distributed import Client, LocalCluster
 
 from sim.sweep.analysis import replication_noise
-from sim.sweep.cluster import local_config
+from sim.jobs.cluster import local_config
 from sim.sweep.execute import run_sweep
-from sim.sweep.models import Ishigami
+from sim.jobs.models import Ishigami
 from sim.sweep.report import build_report
 from sim.sweep.spec import SweepError, sweep_from_dict
 from sim.sweep.store import SweepFolder

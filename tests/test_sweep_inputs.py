@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from sim.sweep.design import build_design
-from sim.sweep.models import Ishigami
+from sim.jobs.models import Ishigami
 from sim.sweep.spec import SweepError, first_difference, fingerprinted, load_sweep, sweep_from_dict
 from sim.sweep.tasks import make_tasks, run_id, run_seed
 from tests.sweep_helpers import ISHIGAMI, REPO, run_sweep_cli, sweep_file

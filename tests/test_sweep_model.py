@@ -23,7 +23,7 @@ from distributed import LocalCluster
 from sim.model.market import MarketModel
 from sim.sweep.design import build_design
 from sim.sweep.execute import run_sweep
-from sim.sweep.models import MarketSweepModel, free_model
+from sim.jobs.models import MarketSweepModel, free_model
 from sim.sweep.spec import load_sweep
 from sim.sweep.store import SweepFolder
 from sim.sweep.tasks import make_tasks

@@ -7,7 +7,7 @@ relies on: the map and plots are drawn, Step advances the day and the plots,
 a moved slider plus Reset rebuilds the model, the console stays clean and no
 request leaves this machine (the page works offline). Its screenshot goes
 to a temporary folder: tests never write tracked files (the README's
-docs/img/viz.png is made by hand with scripts/teaching_screenshots.py). It
+docs/img/viz.png is made by hand with dev/scripts/teaching_screenshots.py). It
 skips, saying why, where Chromium or Playwright is missing.
 """
 
@@ -31,7 +31,7 @@ with warnings.catch_warnings():  # Mesa 3.3.1's own ComponentsView trips Solara'
     from mesa.visualization.solara_viz import _check_model_params
 
 from sim.scenario import PRESETS, ScenarioError, load_scenario
-from tools.browser import DemoPage, DemoServer, browser_missing, chromium
+from dev.browser import DemoPage, DemoServer, browser_missing, chromium
 from sim.viz.components import FollowMap
 from sim.palette import NAMED, mixed_colour
 from sim.viz.draw import NOBODY, PlotCanvas, Series, map_colours, map_png, rgb

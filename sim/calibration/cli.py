@@ -16,14 +16,12 @@ import warnings
 from pathlib import Path
 
 from sim.calibration.facts import FactsError
-from sim.calibration.spec import CalibrationError
-from sim.cli import EXIT_BAD_INPUT, BadInput, OneLineParser, add_cluster_options, check_cluster_options
-from sim.scenario import ScenarioError
-from sim.sweep.spec import SweepError
+from sim.commandline import OneLineParser
+from sim.jobs.command import job_command
+from sim.jobs.options import add_cluster_options, add_job_options
 
 DEFAULT_ROOT = Path("results") / "calibration"
-EXIT_INTERRUPTED = 130
-BAD_INPUT = (BadInput, CalibrationError, FactsError, ScenarioError, SweepError)
+BAD_INPUT = (FactsError,)  # besides the jobs' own errors
 
 
 def calibrate_parser() -> OneLineParser:
@@ -37,10 +35,9 @@ def calibrate_parser() -> OneLineParser:
         ),
         epilog="Example: python run.py calibrate scenarios/calibration/facebook_2013.yaml --workers 2",
     )
-    parser.add_argument("calibration", metavar="FILE", help="calibration YAML file")
-    add_cluster_options(parser, f"{DEFAULT_ROOT}/<name>/", "the posterior does not depend on it")
+    parser.add_argument("calibration", metavar="FILE", help="calibration YAML file (see docs/calibration.md)")
+    add_job_options(parser, f"{DEFAULT_ROOT}/<name>/", "the posterior does not depend on it")
     parser.add_argument("--no-report", action="store_true", help="stop after sampling (calibrate-report builds it later)")
-    parser.add_argument("--quiet", action="store_true", help="no progress output")
     return parser  # fmt: skip
 
 
@@ -53,10 +50,8 @@ def report_parser() -> OneLineParser:
         ),
     )
     parser.add_argument("out", type=Path, metavar="OUT", help="the calibration's results folder")
-    parser.add_argument("--workers", type=int, default=None, metavar="N",
-                        help="local worker processes for the posterior-predictive runs (default: one per core)")
-    parser.add_argument("--scheduler", metavar="ADDRESS", default=None, help="an existing Dask cluster for those runs")
-    return parser  # fmt: skip
+    add_cluster_options(parser, "the posterior-predictive runs do not depend on it")
+    return parser
 
 
 def quiet_pyabc() -> None:
@@ -68,44 +63,43 @@ def quiet_pyabc() -> None:
 
 def calibrate_main(argv: list[str]) -> int:
     """``python run.py calibrate FILE [--workers N] [--scheduler ADDR] [--out DIR]``."""
+    return job_command(argv, calibrate_parser, "calibrate", _calibrate, "finished generations", BAD_INPUT,
+                       saved=_generations_kept)  # fmt: skip
+
+
+def _generations_kept(state) -> Path | None:
+    """history.db, once it holds a finished generation."""
+    from sim.calibration.engine import stored_generations
+
+    history = state.get("saved")
+    return history if history is not None and stored_generations(history) > 0 else None
+
+
+def _calibrate(args, state) -> int:
     from sim.calibration.execute import run_calibration
     from sim.calibration.spec import load_calibration
 
-    out = None
-    try:
-        args = calibrate_parser().parse_args(argv)
-        check_cluster_options(args)
-        calibration = load_calibration(args.calibration)
-        out = args.out or DEFAULT_ROOT / calibration.name
-        quiet_pyabc()
-        line = run_calibration(calibration, out, workers=args.workers, scheduler=args.scheduler,
-                               report=not args.no_report, quiet=args.quiet)  # fmt: skip
-        print(line)
-        return 0
-    except BAD_INPUT as err:
-        print(f"error: {err}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    except KeyboardInterrupt:
-        where = f"; finished generations are saved in {out}/history.db" if out is not None else ""
-        print(f"interrupted{where}; run the same command again to resume", file=sys.stderr)
-        return EXIT_INTERRUPTED
+    calibration = load_calibration(args.calibration)
+    out = args.out or DEFAULT_ROOT / calibration.name
+    state["saved"] = out / "history.db"
+    quiet_pyabc()
+    print(run_calibration(calibration, out, workers=args.workers, scheduler=args.scheduler,
+                          report=not args.no_report, quiet=args.quiet, force=args.force,
+                          worker_timeout=args.wait_workers))  # fmt: skip
+    return 0
 
 
 def calibrate_report_main(argv: list[str]) -> int:
     """``python run.py calibrate-report OUT``: everything but the sampling, from history.db."""
+    return job_command(argv, report_parser, "calibrate-report", _calibrate_report, "", BAD_INPUT,
+                       otherwise="the report was not rebuilt")  # fmt: skip
+
+
+def _calibrate_report(args, state) -> int:
     from sim.calibration.execute import report_only
 
-    try:
-        args = report_parser().parse_args(argv)
-        check_cluster_options(args)
-        quiet_pyabc()
-        start = time.perf_counter()
-        print(report_only(args.out, workers=args.workers, scheduler=args.scheduler))
-        print(f"({time.perf_counter() - start:.0f} s)", file=sys.stderr)
-        return 0
-    except BAD_INPUT as err:
-        print(f"error: {err}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    except KeyboardInterrupt:
-        print("interrupted: the report was not rebuilt", file=sys.stderr)
-        return EXIT_INTERRUPTED
+    quiet_pyabc()
+    start = time.perf_counter()
+    print(report_only(args.out, workers=args.workers, scheduler=args.scheduler, worker_timeout=args.wait_workers))
+    print(f"({time.perf_counter() - start:.0f} s)", file=sys.stderr)
+    return 0

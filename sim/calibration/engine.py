@@ -133,12 +133,11 @@ def db_url(path: Path) -> str:
 
 def stored_generations(db: Path) -> int:
     """How many generations a history holds (0 if none or no file)."""
-    if not Path(db).exists():
+    if not Path(db).is_file():
         return 0
-    history = pyabc.History(db_url(db), _id=ABC_ID)
     try:
-        return int(history.max_t + 1)
-    except Exception:  # noqa: BLE001 - a history without a run holds nothing
+        return int(pyabc.History(db_url(db), _id=ABC_ID).max_t + 1)
+    except Exception:  # noqa: BLE001 - a history without a run, or one a fault left unusable, holds nothing
         return 0
 
 

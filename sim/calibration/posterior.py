@@ -66,15 +66,16 @@ def summary_frame(calibration: Calibration, posterior: pd.DataFrame) -> pd.DataF
     return pd.DataFrame(rows)
 
 
-def generations_frame(db) -> pd.DataFrame:
-    """Per generation: epsilon, particles, simulations, acceptance rate, effective sample size, wall time.
+def generations_frame(db, last: int | None = None) -> pd.DataFrame:
+    """Per generation (up to generation ``last``, default all): epsilon, particles, simulations, acceptance
+    rate, effective sample size, wall time.
 
     The effective sample size 1 / sum(w^2) of the normalised weights says how many particles the weighted
     posterior is worth: far below the population when a few particles carry most of the weight.
     """
     h = history(db)
     pops = h.get_all_populations()
-    pops = pops[pops.t >= 0].copy()
+    pops = pops[(pops.t >= 0) & (pops.t <= (pops.t.max() if last is None else last))].copy()
     pops["acceptance_rate"] = pops["particles"] / pops["samples"]
     ess = []
     for t in pops["t"]:
@@ -102,14 +103,14 @@ def draw_particles(posterior: pd.DataFrame, n: int, seed: int) -> pd.DataFrame:
     return posterior.iloc[index].reset_index(drop=True)
 
 
-def reachability(calibration: Calibration, db) -> pd.DataFrame:
+def reachability(calibration: Calibration, db, last: int | None = None) -> pd.DataFrame:
     """Per fact, over every stored particle (the prior sample of generation 1 included): the range of model
     values and how many particles were inside the band. A fact no particle reached is evidence that no
     parameter inside the priors reaches it (within the sample's resolution)."""
     h = history(db)
     values: dict[str, list[float]] = {b.id: [] for b in calibration.bands}
     prior_values: dict[str, list[float]] = {b.id: [] for b in calibration.bands}
-    for t in range(h.max_t + 1):
+    for t in range((h.max_t if last is None else last) + 1):
         _, stats = h.get_weighted_sum_stats(t=t)
         for s in stats:
             for b in calibration.bands:

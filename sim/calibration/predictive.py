@@ -31,7 +31,7 @@ def predictive_run(job: tuple[str, int, int, dict[str, Any]], base: dict[str, An
     """One run of the duel at given values: the facts' values and the firms' outcomes (runs on a worker)."""
     from sim.calibration.validation_api import fact_values
     from sim.runs.runner import run_replication
-    from sim.sweep.models import MarketSweepModel
+    from sim.jobs.models import MarketSweepModel
 
     world, draw, seed, values = job
     with warnings.catch_warnings():

@@ -17,7 +17,7 @@ import pandas as pd
 import yaml
 
 from sim.calibration import figures
-from sim.calibration.engine import ALPHA
+from sim.calibration.engine import ALPHA, stored_generations
 from sim.calibration.facts import MISSING_PENALTY
 from sim.calibration.folder import CalibrationFolder, write_parquet, write_text
 from sim.calibration.posterior import LEVEL, generations_frame, median_values, posterior_frame, reachability, summary_frame
@@ -28,14 +28,23 @@ from sim.scenario import load_scenario
 
 
 def build_report(folder: CalibrationFolder, calibration: Calibration, map_) -> Path:
-    """Write every derived file of the calibration folder; returns report.md."""
-    posterior = posterior_frame(calibration, folder.history)
+    """Write every derived file of the calibration folder; returns report.md.
+
+    Every file is of one generation, the last finished when the report
+    starts, while a calibrate session may be adding the next; two reports
+    on one folder take turns (`CalibrationFolder.reporting`).
+    """
+    with folder.reporting():
+        return _build_report(folder, calibration, map_)
+
+
+def _build_report(folder: CalibrationFolder, calibration: Calibration, map_) -> Path:
+    last = stored_generations(folder.history) - 1  # pinned: a running calibrate may store more meanwhile
+    posterior = posterior_frame(calibration, folder.history, last)
     write_parquet(folder.posterior, posterior)
     summary = summary_frame(calibration, posterior)
-    tmp = folder.summary.with_name(".posterior_summary.csv.tmp")
-    summary.to_csv(tmp, index=False)
-    tmp.replace(folder.summary)
-    generations = generations_frame(folder.history)
+    write_text(folder.summary, summary.to_csv(index=False))
+    generations = generations_frame(folder.history, last)
     calibrated = calibrated_scenario(calibration, summary, generations, folder)
     cached = pd.read_parquet(folder.predictive) if folder.predictive.exists() else None
     predictive = predictive_frame(calibration, posterior, map_, cached)
@@ -47,8 +56,8 @@ def build_report(folder: CalibrationFolder, calibration: Calibration, map_) -> P
         "epsilon": figures.epsilon_acceptance(generations, folder.figures / "epsilon_acceptance.png", calibration.name),
         "predictive": figures.predictive_validation(calibration, predictive, folder.figures / "predictive_validation.png"),
     }
-    reach = reachability(calibration, folder.history)
-    reach.to_csv(folder.out / "reachability.csv", index=False)
+    reach = reachability(calibration, folder.history, last)
+    write_text(folder.out / "reachability.csv", reach.to_csv(index=False))
     text = report_text(calibration, folder, posterior, summary, generations, predictive, calibrated, made, reach)
     write_text(folder.report, text)
     return folder.report

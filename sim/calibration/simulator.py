@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from sim.calibration.facts import Band
-from sim.sweep.models import MarketSweepModel
+from sim.jobs.models import MarketSweepModel
 
 
 class MarketSimulator:

@@ -13,46 +13,60 @@ results folder, as for sweeps: a changed file is refused, never mixed in.
 
 from __future__ import annotations
 
-import difflib
-import hashlib
-import json
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from sim.calibration.facts import Band, FactsError
-from sim.calibration.validation_api import load_bands
+from sim.calibration.validation_api import days_needed, load_bands, quantity_names
+from sim.jobs.models import MarketSweepModel, ParameterInfo
+from sim.jobs.spec import (
+    STRICT,
+    Job,
+    JobError,
+    JobFile,
+    check_bounds,
+    first_difference,
+    fingerprint,
+    parameter_info,
+    read_job_file,
+    resolve_base,
+)
 from sim.scenario import ScenarioError, validate_config
 from sim.scenario.schema import Count, Real
-from sim.sweep.models import MarketSweepModel, ParameterInfo
-from sim.sweep.spec import SweepError, _market_base, first_difference, read_sweep_file
-
-_STRICT = ConfigDict(strict=True, extra="forbid", allow_inf_nan=False)
 
 
-class CalibrationError(ValueError):
+class CalibrationError(JobError):
     """A bad calibration input, reported as one line: ``source: key: problem``."""
 
 
 class PriorSpec(BaseModel):
     """The prior of one parameter: uniform over bounds, or log-uniform."""
 
-    model_config = _STRICT
+    model_config = STRICT
     bounds: list[Real] = Field(min_length=2, max_length=2, description="[low, high]")
     log: bool = Field(False, description="log-uniform prior (bounds must be > 0)")
 
 
-class CalibrationFile(BaseModel):
-    """The keys of a calibration file, as written."""
+class BandSpec(BaseModel):
+    """One resolved fact as OUT/calibration.yaml stores it."""
 
-    model_config = _STRICT
-    name: str = Field(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$", max_length=200, description="calibration name")
+    model_config = STRICT
+    id: str = Field(min_length=1, description="fact id")
+    low: Real = Field(description="the band's low end")
+    high: Real = Field(description="the band's high end")
+    what: str = Field("", description="what the fact measures")
+    source: str = Field("", description="where the fact comes from")
+    quantity: str = Field(min_length=1, description="the model quantity it is compared with")
+
+
+class CalibrationFile(JobFile):
+    """The keys of a calibration file, as written (name, scenario, overrides and base: see `JobFile`)."""
+
     description: str = Field("", description="free text: what is calibrated and why")
-    scenario: str | None = Field(None, description="base scenario file, relative to the current folder")
-    overrides: dict[str, Any] = Field(default_factory=dict, description="dotted keys set on the base scenario")
     facts: str = Field("default", description="'default' (the shipped facts table) or a facts file")
     use_facts: list[str] | None = Field(None, min_length=1, description="the fact ids to match (default: all)")
     parameters: dict[str, PriorSpec] = Field(min_length=1, description="dotted key -> prior")
@@ -65,8 +79,7 @@ class CalibrationFile(BaseModel):
         "normal", description="perturbation kernel: 'normal' (one covariance) or 'local' (per-particle covariances)"
     )
     predictive_draws: Count = Field(40, ge=2, le=10_000, description="posterior-predictive duel runs in the report")
-    base: dict[str, Any] | None = Field(None, description="resolved base configuration (written in OUT)")
-    bands: list[dict[str, Any]] | None = Field(None, description="resolved facts (written in OUT)")
+    bands: list[BandSpec] | None = Field(None, min_length=1, description="resolved facts (written in OUT)")
 
 
 @dataclass(frozen=True)
@@ -94,10 +107,9 @@ class Prior:
 
 
 @dataclass
-class Calibration:
-    """A validated calibration, every setting resolved."""
+class Calibration(Job):
+    """A validated calibration, every setting resolved (name, description, base world: see `Job`)."""
 
-    name: str
     priors: list[Prior]
     bands: list[Band]
     population: int
@@ -105,14 +117,9 @@ class Calibration:
     min_epsilon: float | None
     replications: int
     seed: int
-    base: dict[str, Any]
     predictive_draws: int = 40
     transition: str = "normal"
-    description: str = ""
-    scenario: str | None = None
-    overrides: dict[str, Any] = field(default_factory=dict)
     facts: str = "default"
-    source: str = ""
 
     @property
     def keys(self) -> list[str]:
@@ -121,10 +128,7 @@ class Calibration:
     def resolved_dict(self) -> dict[str, Any]:
         """The calibration as OUT/calibration.yaml stores it; loadable again as a calibration file."""
         return {
-            "name": self.name,
-            "description": self.description,
-            "scenario": self.scenario,
-            "overrides": self.overrides,
+            **self.header(),
             "facts": self.facts,
             "use_facts": [b.id for b in self.bands],
             "parameters": {p.key: p.as_dict() for p in self.priors},
@@ -141,7 +145,7 @@ class Calibration:
 
     def fingerprint(self) -> str:
         """Hash of everything that changes the stored generations (see `fingerprinted`)."""
-        return hashlib.sha256(json.dumps(fingerprinted(self.resolved_dict()), sort_keys=True, default=str).encode()).hexdigest()[:16]
+        return fingerprint(fingerprinted(self.resolved_dict()))
 
 
 def fingerprinted(resolved: dict[str, Any]) -> dict[str, Any]:
@@ -170,11 +174,7 @@ def differs(stored: dict[str, Any], calibration: Calibration) -> str | None:
 
 def load_calibration(path: str | Path) -> Calibration:
     """Read, validate and resolve a calibration file."""
-    try:
-        raw = read_sweep_file(path)
-    except SweepError as err:
-        raise CalibrationError(str(err)) from None
-    return calibration_from_dict(raw, str(path))
+    return calibration_from_dict(read_job_file(path, CalibrationError, "calibration"), str(path))
 
 
 def calibration_from_dict(raw: dict[str, Any], source: str) -> Calibration:
@@ -185,23 +185,24 @@ def calibration_from_dict(raw: dict[str, Any], source: str) -> Calibration:
         raise CalibrationError(str(err)) from None
     if spec.generations is None and spec.min_epsilon is None:
         raise CalibrationError(f"{source}: generations: missing; give generations: (e.g. 6) or min_epsilon: (or both)")
-    for key in spec.overrides:
-        if key in ("seed", "replications", "name", "description"):
-            raise CalibrationError(f"{source}: overrides.{key}: a run setting, not a model parameter; "
-                                   "the calibration's own seed: and replications: apply")  # fmt: skip
-    try:
-        base, scenario = _market_base(spec, source)
-    except SweepError as err:
-        raise CalibrationError(str(err)) from None
+    if spec.bands is not None and spec.base is None:
+        raise CalibrationError(f"{source}: bands: calibrate writes this key into OUT/calibration.yaml; a calibration "
+                               "file chooses its facts with facts: and use_facts: instead")  # fmt: skip
+    base, scenario = resolve_base(spec, source, CalibrationError, "calibration")
     model = MarketSweepModel(base)
     priors = [_prior(key, p, model, source) for key, p in spec.parameters.items()]
     if spec.bands is not None:
-        bands = [Band.from_dict(b) for b in spec.bands]
+        bands = [_band(band, f"{source}: bands[{k}]") for k, band in enumerate(spec.bands)]
     else:
         try:
             bands = load_bands(spec.facts, spec.use_facts, f"{source}: ")
         except FactsError as err:
             raise CalibrationError(str(err)) from None
+    short = days_needed(bands, int(base["steps"]))
+    if short:
+        named = ", ".join(f"{fact} needs {days}" for fact, days in short.items())
+        raise CalibrationError(f"{source}: use_facts: the base world runs {base['steps']} days, too short to measure "
+                               f"some facts ({named}); raise steps: in overrides, or leave them out of use_facts")  # fmt: skip
     return Calibration(
         name=spec.name, description=spec.description, priors=priors, bands=bands, population=spec.population,
         generations=spec.generations, min_epsilon=spec.min_epsilon, replications=spec.replications, seed=spec.seed,
@@ -212,21 +213,21 @@ def calibration_from_dict(raw: dict[str, Any], source: str) -> Calibration:
 
 def _prior(key: str, spec: PriorSpec, model: MarketSweepModel, source: str) -> Prior:
     where = f"{source}: parameters.{key}"
-    try:
-        info = model.parameter(key)
-    except KeyError as err:
-        message = err.args[0] if err.args else "unknown parameter"
-        close = difflib.get_close_matches(key, model.parameter_names(), n=1, cutoff=0.6)
-        hint = f"; did you mean {close[0]!r}?" if close and message == "unknown parameter" else ""
-        raise CalibrationError(f"{where}: {message}{hint}; give a model parameter (attention_mean) "
-                               "or a firm field (firms.dialogue.quality)") from None  # fmt: skip
+    info = parameter_info(model, key, where, CalibrationError,
+                          "; give a model parameter (attention_mean) or a firm field (firms.dialogue.quality)")
     if info.kind == "category":
         raise CalibrationError(f"{where}: a choice ({info.allowed()}) cannot be calibrated; set it in overrides:")
-    low, high = spec.bounds
-    if not low < high:
-        raise CalibrationError(f"{where}: bounds: low must be below high (got {[low, high]})")
-    if not (info.admits(low) and info.admits(high)):
-        raise CalibrationError(f"{where}: bounds: must lie in the allowed range, {info.allowed()} (got {[low, high]})")
+    low, high = check_bounds(spec.bounds, info, where, CalibrationError)
     if spec.log and low <= 0:
-        raise CalibrationError(f"{where}: bounds: a log-uniform prior needs bounds > 0 (got {[low, high]})")
-    return Prior(key, info, float(low), float(high), spec.log)
+        raise CalibrationError(f"{where}: bounds: a log-uniform prior needs bounds > 0 (got {list(spec.bounds)})")
+    return Prior(key, info, low, high, spec.log)
+
+
+def _band(spec: BandSpec, where: str) -> Band:
+    """A stored band: a low not above its high."""
+    if not spec.low <= spec.high:
+        raise CalibrationError(f"{where}: low must not be above high (got {[spec.low, spec.high]})")
+    known = quantity_names()
+    if spec.quantity not in known:
+        raise CalibrationError(f"{where}: quantity: unknown model quantity {spec.quantity!r}; known: {', '.join(known)}")
+    return Band(spec.id, float(spec.low), float(spec.high), spec.what, spec.source, spec.quantity)

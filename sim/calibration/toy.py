@@ -18,7 +18,7 @@ from scipy.interpolate import interp1d
 
 from sim.calibration.facts import Band
 from sim.calibration.spec import Prior
-from sim.sweep.models import ParameterInfo
+from sim.jobs.models import ParameterInfo
 
 
 class NormalMean:

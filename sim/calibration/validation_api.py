@@ -30,6 +30,21 @@ def facts_table(path: str | None, where: str = "") -> dict[str, Band]:
     }
 
 
+def quantity_names() -> list[str]:
+    """Every model quantity a fact may name."""
+    from sim.validation import QUANTITIES
+
+    return list(QUANTITIES)
+
+
+def days_needed(bands: list[Band], steps: int) -> dict[str, int]:
+    """The facts (by id) a run of ``steps`` days cannot measure, with the days each needs."""
+    from sim.validation.quantities import too_short
+
+    short = too_short([b.quantity for b in bands], steps)
+    return {b.id: short[b.quantity] for b in bands if b.quantity in short}
+
+
 def replication_tables(replication: Any) -> dict[str, Any]:
     """The tables of one `sim.runs.runner.Replication` that the quantities read."""
     return {name: getattr(replication, name) for name in TABLES}

@@ -30,6 +30,13 @@ _REPR = reprlib.Repr()
 _REPR.maxlevel, _REPR.maxlist, _REPR.maxtuple, _REPR.maxdict = 3, 6, 6, 6
 _REPR.maxset, _REPR.maxstring, _REPR.maxother, _REPR.maxlong = 6, 60, 60, 40
 
+# the name patterns of the schemas, in words
+_PATTERN_WORDS = {
+    r"^[A-Za-z_][A-Za-z0-9_]*$": "must start with a letter or '_' and contain only letters, digits and '_'",
+    r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$": "must start with a letter, a digit or '_' and contain only letters, digits, "
+    "'_', '.' and '-'",
+}
+
 
 def _format_path(loc: Iterable[Any]) -> str:
     """('firms', 1, 'home', 0) -> 'firms[1].home[0]'."""
@@ -183,12 +190,7 @@ def _describe(err: Mapping[str, Any], cls: type[BaseModel], raw: Any) -> tuple[t
         allowed = ", ".join(repr(c) for c in choices) or ctx.get("expected", "")
         return loc, f"must be one of {allowed}", True, value
     if kind == "string_pattern_mismatch":
-        return (
-            loc,
-            "must start with a letter or '_' and contain only letters, digits and '_'",
-            True,
-            value,
-        )
+        return loc, _PATTERN_WORDS.get(ctx.get("pattern"), f"must match {ctx.get('pattern')}"), True, value
     if kind in ("too_short", "too_long"):
         if field is not None and loc and loc[-1] == "firms":
             return loc, "must list at least one firm", True, value

@@ -22,7 +22,8 @@ import yaml
 
 from sim.study.discovery import Box, classification_tree, feature_ranking, mechanism_table, prim_box
 from sim.study.outcomes import answer_table, discovery_labels, incomplete_points, point_table
-from sim.sweep.store import SweepFolder, atomic_write
+from sim.jobs.folder import atomic_write
+from sim.sweep.store import SweepFolder
 from sim.sweep.tasks import STATUS_OK
 
 STUDY_YAML = "study.yaml"

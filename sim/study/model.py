@@ -7,7 +7,7 @@ runs the attention market and returns, besides the values it used, every
 per-run number the analysis needs: early and late reach per firm, late
 reach by channel (organic, paid, earned, reply), followers, fatigue,
 cascade sizes, the crossover day and the winners. It has the interface of
-`sim.sweep.models` and is a plain picklable object for Dask workers.
+`sim.jobs.models` and is a plain picklable object for Dask workers.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim.sweep.models import MarketSweepModel, ParameterInfo, free_model
+from sim.jobs.models import MarketSweepModel, ParameterInfo, free_model
 
 CHANNELS = ("organic_reach", "paid_reach", "earned_reach", "reply_reach")
 FIRM_METRICS = (

@@ -17,7 +17,8 @@ import pandas as pd
 from sim.study.analysis import STUDY_FILE, StudyAnalysis, analyse, write_tables
 from sim.study.discovery import MAX_QP, MIN_COVERAGE
 from sim.study.outcomes import CONTESTED, TIE
-from sim.sweep.store import SweepFolder, atomic_write
+from sim.jobs.folder import atomic_write
+from sim.sweep.store import SweepFolder
 
 
 def _pct(x: float) -> str:

@@ -4,9 +4,9 @@ A study file keeps the issue's key names (name, question, scenario,
 overrides, region, samples, replications, seed, outcome) plus an optional
 ``quick`` design. `load_study` checks every key before anything runs;
 each problem is one `StudyError` line naming the file, the key and what is
-allowed. The base world is resolved with the sweep machinery
-(`sim.sweep.spec`); every region key is checked against the model's
-parameter ranges as a sweep's parameters are.
+allowed. The base world is resolved as every job's is (`sim.jobs.spec`);
+every region key is checked against the model's parameter ranges as a
+sweep's parameters are.
 
 The study runs as a Latin hypercube sweep over the unit cube, one
 coordinate per region dimension (see `sim.study.model`): bounds are scaled,
@@ -15,49 +15,53 @@ choices are cut into equal strata, a posterior row is drawn by weight.
 
 from __future__ import annotations
 
-import difflib
 import json
 import numbers
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
+from sim.jobs.models import RUN_SETTINGS, MarketSweepModel, ParameterInfo
+from sim.jobs.spec import (
+    STRICT,
+    JobError,
+    JobFile,
+    Varied,
+    check_bounds,
+    choice_values,
+    parameter_info,
+    read_job_file,
+    resolve_base,
+)
+from sim.scenario.paths import find_shipped
 from sim.scenario import ScenarioError, validate_config
 from sim.scenario.schema import Count, Real
-from sim.scenario.paths import find_shipped
 from sim.study.posterior import Posterior, PosteriorError, read_posterior
-from sim.sweep.models import RUN_SETTINGS, MarketSweepModel, ParameterInfo
-from sim.sweep.spec import Parameter, Sweep, SweepError, SweepFile, _market_base, read_sweep_file
+from sim.sweep.spec import Parameter, Sweep
 
 OUTCOMES = ("winner", "early_winner", "late_reach_gap", "early_reach_gap", "crossover_day")
 UNIT = ParameterInfo("float", ge=0.0, le=1.0)
 UNIT_PREFIX = "unit:"
 POSTERIOR_KEY = "posterior"
-_STRICT = ConfigDict(strict=True, extra="forbid", allow_inf_nan=False)
 
-
-class StudyError(ValueError):
+class StudyError(JobError):
     """A bad study input, reported as one line: ``source: key: problem``."""
 
 
 class QuickDesign(BaseModel):
     """The reduced design of ``--quick``."""
 
-    model_config = _STRICT
+    model_config = STRICT
     samples: Count = Field(40, ge=2, le=100_000, description="Latin hypercube points of the quick design")
     replications: Count = Field(2, ge=1, le=1000, description="replications of the quick design")
 
 
-class StudyFile(BaseModel):
-    """The keys of a study file, as written."""
+class StudyFile(JobFile):
+    """The keys of a study file, as written (name, scenario, overrides and base: see `JobFile`)."""
 
-    model_config = _STRICT
-    name: str = Field(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$", max_length=200, description="study name")
     question: str = Field("", description="the question the study answers")
-    scenario: str | None = Field(None, description="base scenario file, relative to the current folder")
-    overrides: dict[str, Any] = Field(default_factory=dict, description="dotted keys set on the base scenario")
     region: dict[str, Any] = Field(min_length=1, description="dotted key -> {bounds} or {values}; or posterior: FOLDER")
     samples: Count = Field(ge=2, le=10_000_000, description="Latin hypercube points")
     replications: Count = Field(3, ge=1, le=10_000, description="runs per point, different seeds")
@@ -66,23 +70,17 @@ class StudyFile(BaseModel):
         "winner", description="what scenario discovery explains"
     )
     quick: QuickDesign = Field(default_factory=QuickDesign, description="the design of --quick")
-    base: dict[str, Any] | None = Field(None, description="resolved base configuration (in OUT/study.yaml)")
 
 
 class RegionDim(BaseModel):
-    model_config = _STRICT
+    model_config = STRICT
     bounds: list[Real] | None = Field(None, min_length=2, max_length=2, description="[low, high]")
     values: list[Any] | None = Field(None, min_length=1, description="choices, equally likely")
 
 
 @dataclass(frozen=True)
-class Dim:
-    """One dimension of the region: a parameter with bounds or choices, or the posterior."""
-
-    key: str
-    info: ParameterInfo
-    bounds: tuple[float, float] | None = None
-    values: tuple | None = None
+class Dim(Varied):
+    """One dimension of the region: a parameter with bounds or choices."""
 
     @property
     def unit_key(self) -> str:
@@ -95,10 +93,6 @@ class Dim:
         low, high = self.bounds
         x = low + float(u) * (high - low)
         return int(round(x)) if self.info.kind == "int" else float(x)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"bounds": list(self.bounds)} if self.bounds is not None else {"values": list(self.values)}
-
 
 @dataclass
 class Study:
@@ -167,11 +161,8 @@ class Study:
 
 def load_study(path: str | Path, quick: bool = False) -> Study:
     """Read, validate and resolve a study file."""
-    try:
-        raw = read_sweep_file(path)
-    except SweepError as err:
-        raise StudyError(str(err)) from None
-    text = find_shipped(path).read_text(encoding="utf-8")  # the file read_sweep_file found
+    raw = read_job_file(path, StudyError, "study")
+    text = find_shipped(path).read_text(encoding="utf-8")
     return study_from_dict(raw, str(path), quick=quick, text=text)
 
 
@@ -195,11 +186,7 @@ def study_from_dict(raw: dict[str, Any], source: str, quick: bool = False, text:
 
 def _base(spec: StudyFile, source: str) -> dict[str, Any]:
     """The base world, resolved as a sweep's base is (scenario file + overrides, or a stored base)."""
-    shell = SweepFile.model_construct(scenario=spec.scenario, overrides=spec.overrides, base=spec.base)
-    try:
-        base, _ = _market_base(shell, source)
-    except SweepError as err:
-        raise StudyError(str(err).replace("a sweep", "a study").replace("the sweep's own", "the study's own")) from None
+    base, _ = resolve_base(spec, source, StudyError, "study")
     if len(base["firms"]) < 2:
         raise StudyError(f"{source}: scenario: a study compares firms; the base world has {len(base['firms'])}")
     return base
@@ -226,13 +213,7 @@ def _region(region: dict[str, Any], model: MarketSweepModel, source: str) -> tup
 def _info(key: str, model: MarketSweepModel, where: str) -> ParameterInfo:
     if key in RUN_SETTINGS:
         raise StudyError(f"{where}: a run setting, not a model parameter; the study's own seed: and replications: apply")
-    try:
-        return model.parameter(key)
-    except KeyError as err:
-        message = err.args[0] if err.args else "unknown parameter"
-        close = difflib.get_close_matches(key, model.parameter_names(), n=1, cutoff=0.6)
-        hint = f"; did you mean {close[0]!r}?" if close and message == "unknown parameter" else ""
-        raise StudyError(f"{where}: {message}{hint}") from None
+    return parameter_info(model, key, where, StudyError)
 
 
 def _dim(key: str, raw: Any, model: MarketSweepModel, where: str) -> Dim:
@@ -246,36 +227,10 @@ def _dim(key: str, raw: Any, model: MarketSweepModel, where: str) -> Dim:
     if (spec.bounds is None) == (spec.values is None):
         raise StudyError(f"{where}: give bounds: [low, high] or values: [a, b, ...], one of them")
     if spec.values is not None:
-        values = tuple(_choice(v, info, where) for v in spec.values)
-        if len(set(values)) != len(values):
-            raise StudyError(f"{where}: values: each value once (got {list(spec.values)})")
-        return Dim(key, info, values=values)
+        return Dim(key, info, values=choice_values(spec.values, info, where, StudyError, floats=False))
     if info.kind == "category":
         raise StudyError(f"{where}: a choice ({info.allowed()}) has no bounds; give values: [...]")
-    low, high = spec.bounds
-    if not low < high:
-        raise StudyError(f"{where}: bounds: low must be below high (got {[low, high]})")
-    if info.kind == "int" and not (float(low).is_integer() and float(high).is_integer()):
-        raise StudyError(f"{where}: bounds: an integer parameter takes integer bounds (got {[low, high]})")
-    if not (info.admits(low) and info.admits(high)):
-        raise StudyError(f"{where}: bounds: must lie in the allowed range, {info.allowed()} (got {[low, high]})")
-    return Dim(key, info, bounds=(float(low), float(high)))
-
-
-def _choice(value: Any, info: ParameterInfo, where: str) -> Any:
-    if info.kind == "category":
-        if value not in info.choices:
-            raise StudyError(f"{where}: values: {value!r} is not allowed; must be {info.allowed()}")
-        return value
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise StudyError(f"{where}: values: {value!r} is not a number")
-    if info.kind == "int":
-        if not float(value).is_integer():
-            raise StudyError(f"{where}: values: {value!r} is not an integer")
-        value = int(value)
-    if not info.admits(value):
-        raise StudyError(f"{where}: values: {value!r} is outside the allowed range, {info.allowed()}")
-    return value
+    return Dim(key, info, bounds=check_bounds(spec.bounds, info, where, StudyError))
 
 
 def _check_posterior(posterior: Posterior, model: MarketSweepModel, where: str) -> None:

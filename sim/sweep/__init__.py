@@ -4,10 +4,10 @@ The flow, one module per step:
 
 - `spec`: the sweep file (YAML), validated into a `Sweep` against the
   model's parameter ranges; its fingerprint guards a results folder.
-- `models`: model functions, (parameter values, seed) -> outputs. The
-  attention market is one; SALib's Ishigami function is another, with a
-  known answer, so the engine can be tested on it. The engine knows
-  nothing of a model's insides.
+- `sim.jobs.models` (shared with calibration and studies): model
+  functions, (parameter values, seed) -> outputs. The attention market is
+  one; SALib's Ishigami function is another, with a known answer, so the
+  engine can be tested on it. The engine knows nothing of a model's insides.
 - `design`: the points to run (SALib's Sobol' and Morris samplers, Latin
   hypercube, or a full grid).
 - `tasks`: runs as pure tasks: seeds from SeedSequence, run ids, one row each.

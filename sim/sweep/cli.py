@@ -12,13 +12,12 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from sim.cli import EXIT_BAD_INPUT, BadInput, OneLineParser, add_cluster_options, check_cluster_options, print_error
-from sim.scenario import ScenarioError
+from sim.commandline import EXIT_INTERRUPTED, BadInput, OneLineParser
+from sim.jobs.command import job_command
+from sim.jobs.options import add_job_options, folder_parser
 from sim.sweep.spec import SweepError
 
 DEFAULT_ROOT = Path("results") / "sweeps"
-EXIT_INTERRUPTED = 130
-EXIT_CLUSTER_LOST = 1
 
 
 def sweep_parser() -> OneLineParser:
@@ -32,87 +31,58 @@ def sweep_parser() -> OneLineParser:
         epilog="Example: python run.py sweep scenarios/sweeps/grid_attention_pages.yaml --workers 2",
     )
     parser.add_argument("sweep", metavar="SWEEP.yaml", help="sweep YAML file (see docs/sweeps.md)")
-    add_cluster_options(parser, f"{DEFAULT_ROOT}/<name>/", "results do not depend on it")
+    add_job_options(parser, f"{DEFAULT_ROOT}/<name>/", "results do not depend on it")
     parser.add_argument("--retry-failed", action="store_true", help="run again the runs stored as failed")
-    parser.add_argument("--quiet", action="store_true", help="no progress output")
-    parser.add_argument("--force", action="store_true", help="run even when the memory estimate says it cannot fit")
-    parser.add_argument("--wait-workers", type=float, default=None, metavar="SECONDS",
-                        help="with --scheduler: how long to wait for a first worker (default 60)")
-    return parser  # fmt: skip
+    return parser
 
 
 def report_parser() -> OneLineParser:
-    parser = OneLineParser(
-        prog="python run.py sweep-report",
-        description="Rebuild a sweep's analysis, figures and report.md from its stored runs (a partial sweep too).",
-    )
-    parser.add_argument("out", type=Path, metavar="OUT", help="the sweep's results folder")
-    return parser
+    return folder_parser("python run.py sweep-report", "Rebuild a sweep's analysis, figures and report.md from its "
+                         "stored runs (a partial sweep too).", "sweep")
 
 
 def sweep_main(argv: list[str]) -> int:
     """``python run.py sweep SWEEP.yaml [--workers N] [--scheduler ADDRESS] [--out DIR] [--retry-failed]``."""
-    from sim.sweep.execute import SchedulerLost, run_sweep
+    return job_command(argv, sweep_parser, "sweep", _sweep, "finished runs")
+
+
+def _sweep(args, state) -> int:
+    from sim.sweep.execute import run_sweep
     from sim.sweep.report import build_report, summary_line
     from sim.sweep.spec import load_sweep
 
-    out = None
-    try:
-        args = sweep_parser().parse_args(argv)
-        check_cluster_options(args)
-        sweep, model = load_sweep(args.sweep)
-        for note in sweep.notes:
-            print(f"warning: {note}", file=sys.stderr)
-        out = args.out or DEFAULT_ROOT / sweep.name
-        if args.wait_workers is not None and not args.wait_workers > 0:
-            raise BadInput(f"--wait-workers: must be > 0 seconds (got {args.wait_workers})")
-        outcome = run_sweep(sweep, model, out, workers=args.workers, scheduler=args.scheduler,
-                            retry_failed=args.retry_failed, quiet=args.quiet, force=args.force,
-                            worker_timeout=args.wait_workers)  # fmt: skip
-        for note in outcome.notes[len(sweep.notes):]:
-            print(f"warning: {note}", file=sys.stderr)
-        if outcome.interrupted:
-            print(f"interrupted: {outcome.line()}; finished runs are saved in {out}; "
-                  "run the same command again to resume", file=sys.stderr)  # fmt: skip
-            return EXIT_INTERRUPTED
-        print(outcome.line())
-        if outcome.failed:
-            print(f"warning: {outcome.failed} runs failed (their errors are in the report); "
-                  "--retry-failed runs them again", file=sys.stderr)  # fmt: skip
-        analysis, report = build_report(out)
-        print(f"report: {report} ({summary_line(analysis)})")
-        return 0
-    except SchedulerLost as err:
-        print(f"error: {err}", file=sys.stderr)
-        return EXIT_CLUSTER_LOST
-    except (BadInput, SweepError, ScenarioError) as err:
-        print_error(err)
-        return EXIT_BAD_INPUT
-    except KeyboardInterrupt:
-        where = f"; finished runs are saved in {out}" if out is not None else ""
-        print(f"interrupted{where}; run the same command again to resume", file=sys.stderr)
+    sweep, model = load_sweep(args.sweep)
+    for note in sweep.notes:
+        print(f"warning: {note}", file=sys.stderr)
+    out = state["saved"] = args.out or DEFAULT_ROOT / sweep.name
+    outcome = run_sweep(sweep, model, out, workers=args.workers, scheduler=args.scheduler,
+                        retry_failed=args.retry_failed, quiet=args.quiet, force=args.force,
+                        worker_timeout=args.wait_workers)  # fmt: skip
+    if not outcome.tell(out, shown=len(sweep.notes)):
         return EXIT_INTERRUPTED
+    analysis, report = build_report(out)
+    print(f"report: {report} ({summary_line(analysis)})")
+    return 0
 
 
 def sweep_report_main(argv: list[str]) -> int:
     """``python run.py sweep-report OUT``: analysis, figures and report from the stored runs."""
+    return job_command(argv, report_parser, "sweep-report", _sweep_report, "", otherwise="the report was not rebuilt")
+
+
+def _sweep_report(args, state) -> int:
     from sim.sweep.report import build_report, summary_line
     from sim.sweep.store import SweepFolder
 
-    try:
-        args = report_parser().parse_args(argv)
-        folder = SweepFolder(args.out)
-        damaged = folder.sweep_yaml.with_name("sweep.yaml.bad").exists()
-        if not folder.sweep_yaml.exists() and not damaged:
-            raise BadInput(f"{args.out}: not a sweep folder (no sweep.yaml)")
-        if folder.stored_sweep() is None:
-            raise SweepError(f"{folder.sweep_yaml}: unreadable, set aside as sweep.yaml.bad; restore it with "
-                             f"python run.py sweep SWEEP.yaml --out {args.out} (the same sweep file), then "
-                             "run sweep-report again")  # fmt: skip
-        analysis, report = build_report(args.out)
-    except (BadInput, SweepError, ScenarioError) as err:
-        print_error(err)
-        return EXIT_BAD_INPUT
+    folder = SweepFolder(args.out)
+    damaged = folder.sweep_yaml.with_name("sweep.yaml.bad").exists()
+    if not folder.sweep_yaml.exists() and not damaged:
+        raise BadInput(f"{args.out}: not a sweep folder (no sweep.yaml)")
+    if folder.stored_sweep() is None:
+        raise SweepError(f"{folder.sweep_yaml}: unreadable, set aside as sweep.yaml.bad; restore it with "
+                         f"python run.py sweep SWEEP.yaml --out {args.out} (the same sweep file), then "
+                         "run sweep-report again")  # fmt: skip
+    analysis, report = build_report(args.out)
     print(summary_line(analysis))
     for found in analysis.outputs:
         if found.note:

@@ -15,38 +15,34 @@ from __future__ import annotations
 
 import math
 import os
-import signal
 import sys
-import threading
 import time
 import traceback
 from collections.abc import Iterator
 from concurrent.futures import CancelledError
-from contextlib import contextmanager, nullcontext
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from distributed import Client, as_completed
 from distributed.scheduler import KilledWorker
-from tqdm import tqdm
 
+from sim.commandline import sigterm_as_interrupt
 from sim.runs.provenance import base_metadata, utc_now
 from sim.runs.resources import PROCESS_BASE, ResourceError, check_memory, human_bytes, run_estimate
-from sim.sweep.cluster import open_client
+from sim.jobs.cluster import open_client
+from sim.jobs.errors import SchedulerLost, one_line
+from sim.jobs.progress import Progress
 from sim.sweep.design import build_design
 from sim.sweep.spec import Sweep, SweepError
 from sim.sweep.store import SweepFolder
-from sim.sweep.tasks import STATUS_FAILED, STATUS_OK, Task, check_points, columns, execute_task, failed_row, make_tasks, one_line
+from sim.sweep.tasks import STATUS_FAILED, STATUS_OK, Task, check_points, columns, execute_task, failed_row, make_tasks
 
 
 COMPACT_PARTS = 128  # merge the parts when this many have accumulated (reading many small files is slow)
 BYTES_PER_RUN = 1500  # the sweep process's bookkeeping per run (task, future, row), plus per parameter:
 BYTES_PER_RUN_PARAMETER = 250
-
-
-class SchedulerLost(SweepError):
-    """The Dask scheduler went away during the sweep."""
 
 
 @dataclass
@@ -64,36 +60,19 @@ class Outcome:
     def line(self) -> str:
         return f"{self.ok} runs ok, {self.failed} failed, {self.skipped} skipped (already done)"
 
-
-class Progress:
-    """Runs done of total, failures and the ETA: a tqdm bar on a terminal, else a line every 30 s."""
-
-    def __init__(self, name: str, total: int, done: int, quiet: bool, stream=sys.stderr, every: float = 30.0):
-        self.total, self.done, self.failed, self.new = total, done, 0, 0
-        self.name, self.stream, self.every = name, stream, every
-        self.start = self.last = time.monotonic()
-        interactive = not quiet and hasattr(stream, "isatty") and stream.isatty()
-        self.bar = tqdm(total=total, initial=done, desc=name, unit="run", file=stream) if interactive else None
-        self.lines = not quiet and self.bar is None
-
-    def update(self, ok: bool) -> None:
-        self.done, self.new, self.failed = self.done + 1, self.new + 1, self.failed + (not ok)
-        if self.bar is not None:
-            self.bar.set_postfix_str(f"failed={self.failed}", refresh=False)
-            self.bar.update()
-        elif self.lines and time.monotonic() - self.last >= self.every:
-            self.last = time.monotonic()
-            print(self.status(), file=self.stream, flush=True)
-
-    def status(self) -> str:
-        rate = self.new / max(time.monotonic() - self.start, 1e-9)
-        eta = (self.total - self.done) / rate if rate > 0 else float("nan")
-        shown = time.strftime("%H:%M:%S", time.gmtime(eta)) if eta == eta else "?"
-        return f"{self.name}: {self.done}/{self.total} runs, {self.failed} failed, ETA {shown}"
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
+    def tell(self, out: Path, shown: int = 0) -> bool:
+        """Print the notes (after the first ``shown``), then the counts; False if the session was interrupted."""
+        for note in self.notes[shown:]:
+            print(f"warning: {note}", file=sys.stderr)
+        if self.interrupted:
+            print(f"interrupted: {self.line()}; finished runs are saved in {out}; "
+                  "run the same command again to resume", file=sys.stderr)  # fmt: skip
+            return False
+        print(self.line())
+        if self.failed:
+            print(f"warning: {self.failed} runs failed (their errors are in the report); "
+                  "--retry-failed runs them again", file=sys.stderr)  # fmt: skip
+        return True
 
 
 def run_sweep(
@@ -141,7 +120,7 @@ def run_sweep(
             folder.clean_temporary()
             progress = Progress(sweep.name, len(tasks), outcome.skipped, quiet)
             try:
-                with _interrupts_as_keyboard():
+                with sigterm_as_interrupt():
                     if todo:
                         _run_tasks(active, model, todo, sweep, folder, kinds, progress, outcome, batch_rows, flush_seconds)
             except KeyboardInterrupt:
@@ -277,23 +256,6 @@ def _window(client: Client) -> int:
     except Exception:  # noqa: BLE001
         threads = 1
     return max(8, 4 * threads)
-
-
-@contextmanager
-def _interrupts_as_keyboard() -> Iterator[None]:
-    """SIGTERM (a batch system stopping the job) saves and stops like Ctrl-C."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def handler(signum, frame):
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 def _record_session(folder: SweepFolder, sweep, design, outcome: Outcome, started, workers, scheduler, client) -> None:

@@ -24,68 +24,46 @@ records were set aside).
 
 from __future__ import annotations
 
-import json
 import os
-import socket
-import sys
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import psutil
 import pyarrow as pa
 import pyarrow.parquet as pq
 import yaml
 
+from sim.jobs.errors import reason
+from sim.jobs.folder import JobFolder, atomic_write
+from sim.jobs.spec import first_difference
 from sim.sweep.design import Design, same_design
-from sim.sweep.spec import Sweep, SweepError, first_difference, fingerprinted
+from sim.sweep.spec import Sweep, SweepError, fingerprinted
+
+__all__ = ["SweepFolder", "atomic_write"]
 
 _ARROW = {"int": pa.int64(), "float": pa.float64(), "string": pa.string()}
 REQUIRED_RUN_COLUMNS = ("run_id", "sample", "replication", "status")
 _SWEEP_KEYS = ("name", "method", "parameters", "outputs", "replications", "seed")
 
 
-def _reason(err: BaseException) -> str:
-    text = " ".join(str(err).split())
-    text = text if len(text) <= 120 else text[:117] + "..."
-    return f"{type(err).__name__}: {text}" if text else type(err).__name__
+class SweepFolder(JobFolder):
+    """Paths and storage of one sweep's results folder (a study's too: studies run as sweeps)."""
 
+    kind = "sweep"
+    lock_name = ".sweep.lock"
+    error = SweepError
+    subfolders = ("runs", "analysis", "figures")
 
-class SweepFolder:
-    """Paths and storage of one sweep's results folder."""
-
-    def __init__(self, out: str | Path):
-        self.out = Path(out)
+    def __init__(self, out: str | Path, kind: str = "sweep"):
+        super().__init__(out)
+        self.kind = kind
         self.sweep_yaml = self.out / "sweep.yaml"
-        self.metadata_json = self.out / "metadata.json"
         self.design_parquet = self.out / "design.parquet"
         self.runs = self.out / "runs"
         self.analysis = self.out / "analysis"
         self.figures = self.out / "figures"
         self.report = self.out / "report.md"
-        self.scratch = self.out / "dask-scratch"
-        self._lock = self.out / ".sweep.lock"
-        self.notes: list[str] = []  # one line per damaged file set aside in this session
         self.bad_sweep_yaml = False
-
-    # -- damaged files -------------------------------------------------------------
-
-    def set_aside(self, path: Path, problem: str, consequence: str) -> None:
-        """Rename a damaged file to ``*.bad`` (numbered if taken) and say so in one warning line."""
-        target = path.with_name(path.name + ".bad")
-        k = 1
-        while target.exists():
-            target, k = path.with_name(f"{path.name}.bad{k}"), k + 1
-        try:
-            os.replace(path, target)
-            moved = f"set aside as {target.name}"
-        except FileNotFoundError:
-            return  # gone meanwhile (compacted by the running sweep): nothing to set aside
-        except OSError as err:
-            moved = f"could not set it aside ({err.strerror or err})"
-        note = f"{path}: {problem}; {moved}; {consequence}"
-        self.notes.append(note)
-        print(f"warning: {note}", file=sys.stderr, flush=True)
 
     # -- the sweep it holds ------------------------------------------------------
 
@@ -170,7 +148,7 @@ class SweepFolder:
                     raise ValueError(f"no design points (columns {list(design.columns)})")
                 return design.set_index("sample")
             except Exception as err:  # noqa: BLE001 - any unreadable file is set aside, whatever pyarrow raised
-                self.set_aside(self.design_parquet, f"unreadable ({_reason(err)})", "the design is drawn again")
+                self.set_aside(self.design_parquet, f"unreadable ({reason(err)})", "the design is drawn again")
         if redraw is not None:
             return None
         self._write_design(self._redrawn_design())
@@ -216,7 +194,7 @@ class SweepFolder:
         except FileNotFoundError:
             return None  # merged into a newer part by a running sweep meanwhile
         except Exception as err:  # noqa: BLE001 - truncated, garbled, zero bytes: whatever pyarrow raised
-            self.set_aside(path, f"unreadable ({_reason(err)})", "its runs will run again on resume")
+            self.set_aside(path, f"unreadable ({reason(err)})", "its runs will run again on resume")
             return None
         missing = [c for c in REQUIRED_RUN_COLUMNS if c not in frame.columns]
         if missing:
@@ -254,80 +232,6 @@ class SweepFolder:
         """Remove temporary parts an interrupted session left behind."""
         for path in self.runs.glob(".part-*.tmp"):
             path.unlink(missing_ok=True)
-
-    # -- metadata ----------------------------------------------------------------
-
-    def read_metadata(self) -> dict[str, Any]:
-        """metadata.json; {} if absent, or damaged (then set aside, with a note for the next write)."""
-        if not self.metadata_json.exists():
-            return {}
-        try:
-            metadata = json.loads(self.metadata_json.read_text(encoding="utf-8"))
-            if not isinstance(metadata, dict):
-                raise ValueError("not a JSON object")
-            return metadata
-        except (OSError, ValueError) as err:
-            self.set_aside(self.metadata_json, f"unreadable ({_reason(err)})",
-                           "a new one is written; earlier sessions' records stay in the .bad file")  # fmt: skip
-            return {}
-
-    def write_metadata(self, metadata: dict[str, Any]) -> None:
-        atomic_write(self.metadata_json, (json.dumps(metadata, indent=2, default=str) + "\n").encode("utf-8"))
-
-    # -- lock --------------------------------------------------------------------
-
-    def check_writable(self) -> None:
-        """Fail early, in one line, on a folder (or parent) this process cannot write."""
-        try:
-            here = self.out  # probe the folder, or the nearest existing parent: nothing is created before the start
-            while not here.exists() and here != here.parent:
-                here = here.parent
-            if not here.is_dir():
-                raise NotADirectoryError(20, "Not a directory", str(here))
-            probe = here / f".probe-{os.getpid()}"
-            probe.write_bytes(b"")
-            probe.unlink()
-            if self.runs.is_dir():
-                probe = self.runs / f".probe-{os.getpid()}"
-                probe.write_bytes(b"")
-                probe.unlink()
-        except OSError as err:
-            place = getattr(err, "filename", None) or self.out
-            raise SweepError(f"--out {self.out}: cannot write there: {err.strerror or err} ({place})") from None
-
-    def lock(self) -> None:
-        """Claim the folder for this process; a lock of a process that is gone is taken over."""
-        self.out.mkdir(parents=True, exist_ok=True)
-        me = {"pid": os.getpid(), "host": socket.gethostname()}
-        for _ in range(2):
-            try:
-                fd = os.open(self._lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
-            except FileExistsError:
-                try:
-                    holder = json.loads(self._lock.read_text())
-                except (OSError, ValueError):
-                    holder = {}
-                alive = holder.get("host") != me["host"] or psutil.pid_exists(int(holder.get("pid", -1)))
-                if alive and holder:
-                    raise SweepError(
-                        f"--out {self.out}: another sweep is running on it (pid {holder.get('pid')} on "
-                        f"{holder.get('host')}); if none is, delete {self._lock}"
-                    ) from None
-                self._lock.unlink(missing_ok=True)
-                continue
-            with os.fdopen(fd, "w") as handle:
-                json.dump(me, handle)
-            return
-        raise SweepError(f"--out {self.out}: cannot take the lock {self._lock}")
-
-    def unlock(self) -> None:
-        self._lock.unlink(missing_ok=True)
-
-
-def atomic_write(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
 
 
 def _part_number(path: Path) -> int:

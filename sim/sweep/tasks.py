@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from sim.jobs.errors import one_line
 from sim.sweep.design import Design, applied_values
 from sim.sweep.spec import Sweep, SweepError
 
@@ -122,8 +123,3 @@ def failed_row(task: Task, outputs: tuple[str, ...], error: str, trace: str | No
         **task.params, **{name: None for name in outputs},
         "wall_time": None, "status": STATUS_FAILED, "error": error, "traceback": trace,
     }  # fmt: skip
-
-
-def one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split())
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__

@@ -15,7 +15,8 @@ from pathlib import Path
 
 import yaml
 
-from sim.cli import BadInput, OneLineParser, resolve_scenario
+from sim.cli import resolve_scenario
+from sim.commandline import BadInput, OneLineParser
 from sim.runs.provenance import utc_now
 from sim.runs.results import default_folder
 from sim.scenario.paths import DEFAULT_SCENARIO, find_shipped
@@ -23,6 +24,7 @@ from sim.validation.facts import DEFAULT_FACTS, FactTable, load_facts
 from sim.validation.quantities import QUANTITIES
 
 DEFAULT_ROOT = Path("results") / "validation"
+MAX_SEED = 2**63 - 1  # the seeds calibrate, sweep and study take
 
 
 def validate_parser() -> OneLineParser:
@@ -65,7 +67,7 @@ def print_list(facts: FactTable) -> None:
 
 def validate_main(argv: list[str]) -> int:
     """Parse, check every input, run, write the folder, print where it is."""
-    from sim.runs.results import OutputError, check_writable
+    from sim.runs.folders import OutputError, WriteFailed, check_writable, claim_folder, os_error_line
 
     args = validate_parser().parse_args(argv)
     facts = load_facts(find_shipped(args.facts) if args.facts is not None else None)  # as every command finds files
@@ -75,6 +77,14 @@ def validate_main(argv: list[str]) -> int:
     scenario = resolve_scenario(args.scenario, args.overrides, args.seed, args.replications)
     if args.workers is not None and args.workers < 1:
         raise BadInput(f"--workers: must be at least 1 (got {args.workers})")
+    if scenario.seed > MAX_SEED:
+        raise BadInput(f"{'--seed' if args.seed is not None else 'seed'}: must be between 0 and {MAX_SEED}, the "
+                       f"range calibrate, sweep and study take (got {scenario.seed})")  # fmt: skip
+    from sim.validation.report import unmeasurable_sentence
+
+    short = unmeasurable_sentence(facts, scenario.steps)
+    if short:
+        print(f"warning:{short}", file=sys.stderr)
     started = utc_now()
     folder = args.out or default_folder(scenario, started, root=DEFAULT_ROOT)
     try:
@@ -83,7 +93,13 @@ def validate_main(argv: list[str]) -> int:
         raise BadInput(str(err)) from None
     workers = args.workers or min(scenario.replications, os.cpu_count() or 1)
     quiet = args.quiet or not sys.stderr.isatty()
-    final = execute_validation(scenario, facts, folder, workers, quiet, started)
+    try:
+        with claim_folder(folder) as claim:  # locked before computing: a second validate on this --out is refused
+            final = execute_validation(scenario, facts, claim, workers, quiet, started)
+    except OutputError as err:  # another process holds the folder, or it filled meanwhile
+        raise BadInput(str(err)) from None
+    except OSError as err:  # a full disk, a quota: the partial folder is removed with the claim
+        raise WriteFailed(f"writing the results folder {folder} failed: {os_error_line(err)}; nothing was kept") from None
     if not args.quiet:
         import pandas as pd
 
@@ -94,11 +110,10 @@ def validate_main(argv: list[str]) -> int:
     return 0
 
 
-def execute_validation(scenario, facts: FactTable, folder: Path, workers: int, quiet: bool, started) -> Path:
-    """Run the replications with a progress bar, compute the quantities, write the folder atomically."""
+def execute_validation(scenario, facts: FactTable, claim, workers: int, quiet: bool, started) -> Path:
+    """Run the replications with a progress bar, compute the quantities, write the claimed folder atomically."""
     from tqdm import tqdm
 
-    from sim.runs.folders import claim_folder
     from sim.runs.results import combine
     from sim.runs.session import run_with_provenance
     from sim.validation.figure import plot_validation
@@ -111,17 +126,12 @@ def execute_validation(scenario, facts: FactTable, folder: Path, workers: int, q
                                              command="validate")  # fmt: skip
     values = quantities_by_replication(combine(reps), facts.quantities())
     table = compare(facts, values)
-    with claim_folder(folder) as claim:  # locked: a second validate on the same --out is refused
-        partial = claim.partial
-        (partial / "config.yaml").write_text(
-            yaml.safe_dump(scenario.resolved_dict(), sort_keys=False, allow_unicode=True)
-        )
-        (partial / "facts.yaml").write_text(
-            yaml.safe_dump(facts.model_dump(mode="json"), sort_keys=False, allow_unicode=True)
-        )
-        values.to_csv(partial / "quantities.csv", index=False)
-        table.to_csv(partial / "validation.csv", index=False)
-        figure = plot_validation(table, partial / "validation.png", f"{scenario.name} against published figures")
-        write_validation_report(partial / "report.md", scenario, table, facts, figure, metadata)
-        (partial / "metadata.json").write_text(json.dumps(metadata, indent=2, default=str) + "\n")
-        return claim.commit()
+    partial = claim.partial
+    (partial / "config.yaml").write_text(yaml.safe_dump(scenario.resolved_dict(), sort_keys=False, allow_unicode=True))
+    (partial / "facts.yaml").write_text(yaml.safe_dump(facts.model_dump(mode="json"), sort_keys=False, allow_unicode=True))
+    values.to_csv(partial / "quantities.csv", index=False)
+    table.to_csv(partial / "validation.csv", index=False)
+    figure = plot_validation(table, partial / "validation.png", f"{scenario.name} against published figures")
+    write_validation_report(partial / "report.md", scenario, table, facts, figure, metadata)
+    (partial / "metadata.json").write_text(json.dumps(metadata, indent=2, default=str) + "\n")
+    return claim.commit()

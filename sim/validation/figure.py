@@ -17,8 +17,11 @@ BAND_COLOUR = "#c6dbef"
 LOG_SPAN = 10.0  # a row goes to log scale when its values span more than this factor
 
 
+AXIS_LIMIT = 1e12  # a band edge beyond this (say -1e308, "no bound") is cut at the axis: no overflow in the limits
+
+
 def _finite(values) -> list[float]:
-    return [float(v) for v in values if v is not None and np.isfinite(v)]
+    return [float(np.clip(v, -AXIS_LIMIT, AXIS_LIMIT)) for v in values if v is not None and np.isfinite(v)]
 
 
 def _row_limits(row) -> tuple[float, float, bool]:
@@ -58,8 +61,7 @@ def plot_validation(table: pd.DataFrame, path: Path, title: str = "") -> Path:
         if use_log:
             ax.set_xscale("log")
         ax.set_xlim(left, right)
-        band_low = max(row.range_low, left)
-        ax.axvspan(band_low, row.range_high, color=BAND_COLOUR, zorder=0)
+        ax.axvspan(max(row.range_low, left), min(row.range_high, right), color=BAND_COLOUR, zorder=0)
         colour = VERDICT_COLOURS.get(row.verdict, "#7f7f7f")
         if np.isfinite(row.model_mean):
             lo = row.ci_low if np.isfinite(row.ci_low) else row.model_mean

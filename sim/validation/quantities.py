@@ -42,19 +42,22 @@ class Quantity:
     unit: str
     description: str
     scale: str
+    min_days: int = 1  # a shorter run cannot measure it: NaN ("unmeasured"), and calibration refuses the fact
 
     def __call__(self, tables: Tables) -> float:
+        if last_step(tables) < self.min_days:
+            return float("nan")
         return float(self.function(tables))
 
 
 QUANTITIES: dict[str, Quantity] = {}
 
 
-def quantity(unit: str, description: str, scale: str):
-    """Register a function of one replication's tables as a named quantity."""
+def quantity(unit: str, description: str, scale: str, min_days: int = 1):
+    """Register a function of one replication's tables as a named quantity (measurable from ``min_days`` days)."""
 
     def register(function: Callable[[Tables], float]) -> Callable[[Tables], float]:
-        QUANTITIES[function.__name__] = Quantity(function.__name__, function, unit, description, scale)
+        QUANTITIES[function.__name__] = Quantity(function.__name__, function, unit, description, scale, min_days)
         return function
 
     return register
@@ -205,6 +208,7 @@ def popularity_tail_exponent_se(tables: Tables) -> float:
     "at some time in those 51 days",
     "scale-sensitive: budgets and ad counts are absolute, so a larger world has a smaller share of users "
     "touched (and fatigued) by each firm; users can unfollow only the few simulated firms",
+    min_days=UNFOLLOW_WINDOW,
 )
 def unfollow_share_51d(tables: Tables) -> float:
     events = tables["follow_events"]
@@ -237,6 +241,7 @@ def ad_action_rate(tables: Tables) -> float:
     "follower growth per 30 days: (followers at the end / followers 90 days earlier)^(30/90) - 1, "
     "mean over firms with followers",
     "scale-sensitive: a firm in a 10,000-user world saturates its market; real pages grow in a far larger one",
+    min_days=MONTH_DAYS,
 )
 def follower_growth_per_month(tables: Tables) -> float:
     firms = tables["firms"]
@@ -254,6 +259,12 @@ def follower_growth_per_month(tables: Tables) -> float:
 
 
 # -- evaluation -----------------------------------------------------------------
+
+
+def too_short(quantities: Iterable[str], steps: int) -> dict[str, int]:
+    """The quantities a run of ``steps`` days cannot measure, with the days each needs."""
+    return {name: QUANTITIES[name].min_days for name in quantities
+            if name in QUANTITIES and QUANTITIES[name].min_days > steps}  # fmt: skip
 
 
 def compute_quantities(tables: Tables, names: Iterable[str] | None = None) -> dict[str, float]:

@@ -55,6 +55,15 @@ def standing_paragraph(table: pd.DataFrame, facts) -> str:
     return " ".join(lines)
 
 
+def unmeasurable_sentence(facts, steps: int) -> str:
+    """' Not measurable in this world: ...' for the facts a run of ``steps`` days is too short for; else ''."""
+    from sim.validation.quantities import too_short
+
+    short = too_short([f.quantity for f in facts.facts], steps)
+    named = [f"{f.id} (needs {short[f.quantity]} days)" for f in facts.facts if f.quantity in short]
+    return f" Not measurable in this world of {steps} days, so unmeasured: {', '.join(named)}." if named else ""
+
+
 def write_validation_report(path: Path, scenario, table: pd.DataFrame, facts, figure: Path, metadata: dict) -> Path:
     """Headline, table, figure, per-fact sources and provenance."""
     rel = Path(figure).relative_to(path.parent).as_posix()
@@ -68,7 +77,7 @@ def write_validation_report(path: Path, scenario, table: pd.DataFrame, facts, fi
         "",
         "## Where the model stands",
         "",
-        standing_paragraph(table, facts),
+        standing_paragraph(table, facts) + unmeasurable_sentence(facts, scenario.steps),
         "",
         "## Table",
         "",

@@ -1,6 +1,6 @@
 """Mutation score and surviving mutants of a cosmic-ray session, as plain text.
 
-Usage: python mutation/report.py SESSION.sqlite [--retest-survivors]
+Usage: python dev/mutation/report.py SESSION.sqlite [--retest-survivors]
 
 Counts: killed (the tests failed or timed out), survived, skipped by the
 operator filter, pending (not run yet: a partial run is a uniform random

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Mutation testing of the model's core (sim/model/{mechanics,items,outputs,
-# kernels,attention,feed,firm,market}.py, see mutation/setup.cfg). Outside CI.
+# kernels,attention,feed,firm,market}.py, see dev/mutation/setup.cfg). Outside CI.
 #
 # mutmut 3 (default) forks every mutant from one warmed-up pytest process and
 # runs only the selected tests that reach the mutated function; cosmic-ray
@@ -16,19 +16,19 @@
 # NUMBA_DISABLE_JIT=1, under which @njit returns the plain Python function
 # anyway: the mutated formulas and kernels run as the Python they are written in.
 #
-#   scripts/mutation.sh                          # every mutant (an hour or more)
-#   scripts/mutation.sh --only mechanics.py,items.py   # every mutant of these modules
-#   scripts/mutation.sh --sample N               # all of the other modules, N random market.py mutants
-#   scripts/mutation.sh --only attention.py --quota kernels.py=150  # a random sample of kernels.py too
-#   scripts/mutation.sh --only feed.py --sample N      # ... only feed.py and the market.py sample
-#   scripts/mutation.sh --report                 # print the score and the survivors (with diffs)
-#   scripts/mutation.sh --fresh ...              # forget earlier results first
-#   scripts/mutation.sh --retest NAME...         # run the named mutants again (e.g. after new tests)
-#   scripts/mutation.sh --cosmic-ray             # mechanics/attention/feed/market with cosmic-ray (slow)
+#   dev/scripts/mutation.sh                          # every mutant (an hour or more)
+#   dev/scripts/mutation.sh --only mechanics.py,items.py   # every mutant of these modules
+#   dev/scripts/mutation.sh --sample N               # all of the other modules, N random market.py mutants
+#   dev/scripts/mutation.sh --only attention.py --quota kernels.py=150  # a random sample of kernels.py too
+#   dev/scripts/mutation.sh --only feed.py --sample N      # ... only feed.py and the market.py sample
+#   dev/scripts/mutation.sh --report                 # print the score and the survivors (with diffs)
+#   dev/scripts/mutation.sh --fresh ...              # forget earlier results first
+#   dev/scripts/mutation.sh --retest NAME...         # run the named mutants again (e.g. after new tests)
+#   dev/scripts/mutation.sh --cosmic-ray             # mechanics/attention/feed/market with cosmic-ray (slow)
 # Environment: MUTATION_JOBS (parallel mutants, default 1), MUTATION_SEED (sample seed, default 0).
 set -euo pipefail
 
-repo="$(cd "$(dirname "$0")/.." && pwd)"
+repo="$(cd "$(dirname "$0")/../.." && pwd)"
 work="${MUTATION_DIR:-${TMPDIR:-/tmp}/attention-market-mutation}"
 jobs="${MUTATION_JOBS:-1}"
 seed="${MUTATION_SEED:-0}"
@@ -39,7 +39,7 @@ sync_tree() {  # copy the current tree into $work/tree; mutmut's mutants/ folder
     mkdir -p "$work/tree"
     (cd "$repo" && git ls-files -co --exclude-standard -z \
         | tar --null --ignore-failed-read -T - -cf -) | tar -xf - -C "$work/tree"
-    cp "$repo/mutation/setup.cfg" "$work/tree/setup.cfg"
+    cp "$repo/dev/mutation/setup.cfg" "$work/tree/setup.cfg"
     # mutmut mutates no decorated function: drop @njit (a no-op under NUMBA_DISABLE_JIT=1)
     sed -i -E 's/^([[:space:]]*)(@njit\b.*)$/\1# \2  (stripped for mutation testing)/' "$work/tree"/sim/model/*.py
     local tests_sum
@@ -58,7 +58,7 @@ sync_tree() {  # copy the current tree into $work/tree; mutmut's mutants/ folder
 report() {
     cd "$work/tree"
     echo "revision: $(git -C "$repo" rev-parse --short HEAD)$(git -C "$repo" diff --quiet HEAD || echo ' +uncommitted')"
-    python "$repo/mutation/mutmut_score.py" --diffs --samples "$work/samples"
+    python "$repo/dev/mutation/mutmut_score.py" --diffs --samples "$work/samples"
 }
 
 generate() {  # mutmut writes the mutants (and their .meta files) on its first run
@@ -76,7 +76,7 @@ while [ $# -gt 0 ]; do
         --report) mode=report ;;
         --cosmic-ray) mode=cosmic-ray ;;
         --retest) mode=retest; shift; names=("$@"); break ;;
-        *) echo "usage: scripts/mutation.sh [--fresh] [--only MOD,MOD] [--sample N] [--quota MOD=N]... | --report | --retest NAME... | --cosmic-ray" >&2; exit 2 ;;
+        *) echo "usage: dev/scripts/mutation.sh [--fresh] [--only MOD,MOD] [--sample N] [--quota MOD=N]... | --report | --retest NAME... | --cosmic-ray" >&2; exit 2 ;;
     esac
     shift
 done
@@ -89,11 +89,11 @@ case "$mode" in
         cd "$work/tree"
         export PYTHONPATH="$work/tree"
         if [ ! -f "$work/session.sqlite" ]; then
-            cosmic-ray init mutation/cosmic-ray.toml "$work/session.sqlite"
-            cr-filter-operators "$work/session.sqlite" mutation/cosmic-ray.toml
+            cosmic-ray init dev/mutation/cosmic-ray.toml "$work/session.sqlite"
+            cr-filter-operators "$work/session.sqlite" dev/mutation/cosmic-ray.toml
         fi
-        cosmic-ray exec mutation/cosmic-ray.toml "$work/session.sqlite"
-        python "$repo/mutation/report.py" "$work/session.sqlite"
+        cosmic-ray exec dev/mutation/cosmic-ray.toml "$work/session.sqlite"
+        python "$repo/dev/mutation/report.py" "$work/session.sqlite"
         exit 0 ;;
     retest)
         sync_tree; cd "$work/tree"; generate
@@ -108,9 +108,9 @@ case "$mode" in
             [ -z "$only" ] || args+=(--only "$only")
             [ -z "$sample" ] || args+=("market.py=$sample")
             args+=("${quotas[@]}")
-            mapfile -t names < <(python "$repo/mutation/sample.py" "$seed" "${args[@]}")
+            mapfile -t names < <(python "$repo/dev/mutation/sample.py" "$seed" "${args[@]}")
             mkdir -p "$work/samples"  # which mutants each sample holds (same call, same draws), for --report
-            python "$repo/mutation/sample.py" "$seed" --all "${args[@]}" > "$work/samples/all.txt"
+            python "$repo/dev/mutation/sample.py" "$seed" --all "${args[@]}" > "$work/samples/all.txt"
             for quota in "${args[@]}"; do
                 case "$quota" in *=*)
                     module="${quota%%=*}"

@@ -1,4 +1,4 @@
-"""Dask clusters for sweeps: a LocalCluster by default, or an existing scheduler.
+"""The Dask client of every long job: a LocalCluster by default, or an existing scheduler (``--scheduler``).
 
 The local cluster runs one single-threaded worker process per core, starts
 no dashboard, keeps its scratch files inside the sweep's folder, turns off
@@ -6,7 +6,10 @@ the workers' statistical profiler (its history grows with every run) and
 sends a worker one run at a time (worker saturation 1.0), so that when a run
 kills its worker process no other run is lost with it. A run whose worker dies
 is tried on ``ALLOWED_FAILURES`` more workers before Dask gives up on it
-(KilledWorker); the sweep records it as failed and goes on.
+(KilledWorker); the sweep records it as failed and goes on. A scheduler
+that goes away mid-job is `SchedulerLost` (exit 1; the same command
+resumes); one that cannot be reached, or has no workers after
+``--wait-workers`` seconds, is one line of bad input.
 """
 
 from __future__ import annotations
@@ -26,8 +29,7 @@ import dask
 from distributed import Client, LocalCluster
 from distributed.diagnostics.plugin import WorkerPlugin
 
-from sim.sweep.spec import SweepError
-from sim.sweep.tasks import one_line
+from sim.jobs.errors import JobError, one_line
 
 ALLOWED_FAILURES = 3  # Dask's default: deaths of a run's worker before the run is given up
 CONNECT_TIMEOUT = 5  # seconds to reach a --scheduler before giving up
@@ -90,15 +92,15 @@ def scheduler_address(address: str) -> str:
         return address
     path = Path(address)
     if not path.is_file():
-        raise SweepError(f"--scheduler {address}: scheduler file not found")
+        raise JobError(f"--scheduler {address}: scheduler file not found")
     try:
         info = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as err:
-        raise SweepError(f"--scheduler {address}: not a readable scheduler file ({one_line(err)}); "
+        raise JobError(f"--scheduler {address}: not a readable scheduler file ({one_line(err)}); "
                          "dask scheduler --scheduler-file writes it") from None  # fmt: skip
     found = info.get("address") if isinstance(info, dict) else None
     if not isinstance(found, str) or "://" not in found:
-        raise SweepError(f"--scheduler {address}: the scheduler file holds no address (got {str(found)[:60]!r}); "
+        raise JobError(f"--scheduler {address}: the scheduler file holds no address (got {str(found)[:60]!r}); "
                          "dask scheduler --scheduler-file writes it")  # fmt: skip
     return found
 
@@ -114,13 +116,13 @@ def remote_client(address: str, worker_timeout: float = WORKER_TIMEOUT) -> Itera
     try:
         client = Client(target, timeout=CONNECT_TIMEOUT)
     except (OSError, TimeoutError, ValueError, TypeError, KeyError) as err:
-        raise SweepError(f"--scheduler {address}: cannot reach the Dask scheduler ({one_line(err)})") from None
+        raise JobError(f"--scheduler {address}: cannot reach the Dask scheduler ({one_line(err)})") from None
     try:
         try:
             client.wait_for_workers(1, timeout=worker_timeout)
         except (TimeoutError, OSError) as err:
             if isinstance(err, TimeoutError) or "imed out" in str(err):
-                raise SweepError(f"--scheduler {address}: the scheduler has no workers (waited {worker_timeout:g} s); "
+                raise JobError(f"--scheduler {address}: the scheduler has no workers (waited {worker_timeout:g} s); "
                                  f"start some with: dask worker {target}") from None  # fmt: skip
             raise
         check_workers(client, address)
@@ -153,7 +155,7 @@ def check_workers(client: Client, address: str) -> None:
     try:
         revisions = client.run(worker_revision)
     except Exception as err:  # noqa: BLE001 - any failure here means the workers cannot run sweeps
-        raise SweepError(
+        raise JobError(
             f"--scheduler {address}: the workers cannot import this project ({one_line(err)}); "
             "install it on every worker, at the same git revision"
         ) from None

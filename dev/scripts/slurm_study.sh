@@ -2,7 +2,7 @@
 # A single-node Slurm on this machine (Debian's slurm-wlm and munge), then a tiny
 # study through the dask-jobqueue SLURMCluster recipe of docs/sweeps.md.
 #
-#   sudo bash scripts/slurm_study.sh            # from the checkout's root; needs root (apt, daemons)
+#   sudo bash dev/scripts/slurm_study.sh            # from the checkout's root; needs root (apt, daemons)
 #
 # What it does: installs slurm-wlm and munge if missing; starts munged as the
 # munge user; writes a minimal slurm.conf (auth/munge, proctrack/linuxproc,
@@ -12,7 +12,7 @@
 # a tiny study on it with --scheduler; compares the runs with a local run.
 # Everything it starts it stops at the end. Output: $WORK (default /tmp/slurm_study).
 set -euo pipefail
-REPO="$(cd "$(dirname "$0")/.." && pwd)"
+REPO="$(cd "$(dirname "$0")/../.." && pwd)"
 WORK="${WORK:-/tmp/slurm_study}"
 PYTHON="${PYTHON:-$(command -v python)}"
 export PYTHONPATH="$REPO${PYTHONPATH:+:$PYTHONPATH}"

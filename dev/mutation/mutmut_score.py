@@ -3,7 +3,7 @@
 Usage (from the folder mutmut ran in): python mutmut_score.py [--diffs] [--samples DIR]
 
 With --samples, a module that has a file DIR/<module>.txt (the names of a
-random sample, written by scripts/mutation.sh) is counted over those names
+random sample, written by dev/scripts/mutation.sh) is counted over those names
 only, so mutants run outside the sample do not bias its score.
 
 Reads mutants/**/*.py.meta (mutmut's per-module results). Killed counts

@@ -14,8 +14,8 @@ screenshots into temporary folders.
 Run from the repository root (needs /usr/bin/chromium and the playwright
 package; takes about a minute)::
 
-    python scripts/teaching_screenshots.py
-    python scripts/teaching_screenshots.py --only ranking
+    python dev/scripts/teaching_screenshots.py
+    python dev/scripts/teaching_screenshots.py --only ranking
 """
 
 from __future__ import annotations
@@ -24,10 +24,10 @@ import argparse
 import sys
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO_ROOT))
 
-from tools.browser import DemoPage, DemoServer, browser_missing, chromium  # noqa: E402
+from dev.browser import DemoPage, DemoServer, browser_missing, chromium  # noqa: E402
 from sim.viz.demo import demo_scenario  # noqa: E402
 
 IMG = REPO_ROOT / "docs" / "img"

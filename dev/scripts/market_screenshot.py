@@ -4,15 +4,15 @@
 Starts the demo on a market scenario as a user would (``python run.py viz
 SCENARIO``), runs it to day 124 with Render Interval 31 and four Steps in
 Debian's headless Chromium, prints the feed panel's caption and lever line,
-and saves the screenshot. Like scripts/teaching_screenshots.py, this script,
+and saves the screenshot. Like dev/scripts/teaching_screenshots.py, this script,
 run by hand, is what writes docs/img/; the tests take their screenshots
 into temporary folders.
 
 Run from the repository root (needs /usr/bin/chromium and the playwright
 package; takes about half a minute)::
 
-    python scripts/market_screenshot.py                       # scenarios/market_levers.yaml
-    python scripts/market_screenshot.py scenarios/market.yaml --out /tmp/market.png
+    python dev/scripts/market_screenshot.py                       # scenarios/market_levers.yaml
+    python dev/scripts/market_screenshot.py scenarios/market.yaml --out /tmp/market.png
 """
 
 from __future__ import annotations
@@ -21,10 +21,10 @@ import argparse
 import sys
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO_ROOT))
 
-from tools.browser import DemoPage, DemoServer, browser_missing, chromium  # noqa: E402
+from dev.browser import DemoPage, DemoServer, browser_missing, chromium  # noqa: E402
 
 RENDER_INTERVAL = 31  # Step then runs 31 days
 STEPS = 4  # to day 124
