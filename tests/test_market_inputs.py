@@ -118,3 +118,14 @@ def test_sweeps_studies_and_calibrations_vary_market_keys():
     assert broadcast["ads_share"] == 0.2 and "ads_per_day" not in broadcast  # the swept form replaces the other
     built = MarketModel(seed=1, **{**config, "width": 10, "height": 10, "steps": 1})
     assert built.firms[0].ads_per_day == 20 and built.market.pages.size == 50
+
+
+def test_validate_takes_a_market_scenario(tmp_path):
+    """validate computes its quantities over a market run (pages' posts included in the cascade table)."""
+    done = run_py(["validate", MARKET, "--set", "width=12", "--set", "height=12", "--set", "steps=60", "--set",
+                   "market.pages=30", "--replications", "3", "--out", tmp_path / "v"], cwd=tmp_path)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    import pandas as pd
+
+    values = pd.read_csv(tmp_path / "v" / "quantities.csv")
+    assert values["organic_reach_per_post"].notna().all() and len(values) == 3
