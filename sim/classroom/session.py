@@ -88,6 +88,7 @@ class Classroom:
         self.running_round = 0
         self.version = 0
         self.last_error = ""
+        self.address = ""  # where students join, as the server printed it
         self._lock = threading.RLock()
         self._thread: threading.Thread | None = None
         self.log = gamelog.GameLog(log_path) if log_path else None
@@ -117,6 +118,11 @@ class Classroom:
     def player_of_session(self, session_id: str | None) -> Player | None:
         """The player a browser session joined as (rejoin after closing the tab, same browser)."""
         return next((p for p in self.players if session_id and session_id in p.sessions), None)
+
+    def colours(self, display: bool = False) -> dict[str, str]:
+        """A colour per firm, keyed by model firm name (or by display name), the same on every page."""
+        by_firm = results.colours_for([p.firm for p in self.players])
+        return {p.name: by_firm[p.firm] for p in self.players} if display else by_firm
 
     def ready_count(self) -> int:
         return sum(p.ready for p in self.players)
