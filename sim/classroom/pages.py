@@ -222,7 +222,10 @@ def PlayerView(classroom: Classroom, player, version: int = 0):
         last = classroom.history[-1]
         solara.HTML(unsafe_innerHTML=views.own_results_html(last["results"][player.firm], last["round"]))
         with solara.Row():
-            solara.Image(images[0], classes=["own-reach"])
+            with solara.Column():
+                solara.HTML(unsafe_innerHTML="Users reached each day: " + views.chip(colour, "your firm")
+                            + views.chip("#999999", "the class median") + "(lines: rounds)")  # fmt: skip
+                solara.Image(images[0], classes=["own-reach"])
             with solara.Column():
                 solara.Text("Your followers on the map (each square a user)")
                 solara.Image(images[1], classes=["own-map"])
@@ -236,7 +239,7 @@ def _text(value, field) -> str:
 
 def _own_images(classroom: Classroom, index: int, colour: str) -> tuple[bytes, bytes]:
     model = classroom.model
-    return (results.reach_png(model, index, colour, classroom.days),
+    return (classroom.reach_plots.png(model, index, colour),
             results.market_map_png(model, classroom.colours(), only=index))  # fmt: skip
 
 

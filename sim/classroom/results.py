@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import math
+import threading
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -22,6 +23,7 @@ from PIL import Image
 
 from sim.classroom.adapter import UNFOLLOW_CAUSES
 from sim.palette import NONE, firm_colours, rgb
+from sim.viz.draw import PlotCanvas, Series, nice_ceiling
 
 OUTCOMES = ("reach", "reach_total", "followers", "gained", "lost", *(f"lost_{c}" for c in UNFOLLOW_CAUSES),
             "trust", "spend", "reach_per_spend")  # fmt: skip
@@ -186,20 +188,35 @@ def debrief_png(table: pd.DataFrame, colours: Mapping[str, str], outcome: str = 
     return _save(figure)
 
 
-def reach_png(model, index: int, colour: str, round_days: int) -> bytes:
-    """One firm's daily reach so far against the class median, with the rounds marked."""
-    table = model.firm_table()
-    figure, axes = _figure(1, 1, 5.2, 2.4)
-    ax = axes[0]
-    if len(table):
-        mine = table[table["firm"] == model.firms[index].name]
-        median = table.groupby("step")["reach"].median()
-        ax.plot(median.index, median.to_numpy(), color="#999999", lw=1.2, label="class median")
-        ax.plot(mine["step"], mine["reach"], color=colour, lw=1.8, label="your firm")
-        for day in range(round_days, int(table["step"].max()), round_days):
-            ax.axvline(day + 0.5, color="#cccccc", lw=0.8)
-        ax.legend(fontsize=7, loc="upper left")
-    ax.set_xlabel("day", fontsize=8)
-    ax.set_ylabel("users reached", fontsize=8)
-    ax.tick_params(labelsize=7)
-    return _save(figure)
+class ReachPlots:
+    """Each student's daily reach against the class median, drawn fast for a whole class.
+
+    All students' plots of a round share their axes (the whole game's days,
+    the highest reach of any firm), so the axes are rendered once per round
+    and each student's lines are blitted on top (`sim.viz.draw.PlotCanvas`):
+    a few milliseconds per student instead of a fresh matplotlib figure each.
+    The legend is in the page's HTML. One canvas, so one drawing at a time.
+    """
+
+    def __init__(self, total_days: int, round_days: int):
+        self.total_days, self.round_days = total_days, round_days
+        self.canvas = PlotCanvas("users reached a day", width=5.2, height=2.4)
+        self._lock = threading.Lock()
+        self._day = -1
+        self._reach: np.ndarray | None = None  # (days, firms)
+        self._ylim = (0.0, 1.0)
+
+    def png(self, model, index: int, colour: str) -> bytes:
+        with self._lock:
+            if model.steps != self._day:
+                table = model.firm_table()
+                self._reach = table["reach"].to_numpy(dtype=float).reshape(-1, len(model.firms))
+                self._ylim = (0.0, nice_ceiling(float(self._reach.max(initial=0.0)) * 1.05))
+                self._day = model.steps
+            days = np.arange(1, self._reach.shape[0] + 1)
+            top = self._ylim[1]
+            marks = [Series(np.array([d + 0.5, d + 0.5]), np.array([0.0, top]), "#dddddd", width=0.8)
+                     for d in range(self.round_days, self.total_days, self.round_days)]  # fmt: skip
+            lines = [Series(days, np.median(self._reach, axis=1), "#999999", width=1.2),
+                     Series(days, self._reach[:, index], colour, width=1.8)]  # fmt: skip
+            return self.canvas.png([*marks, *lines], days=self.total_days, ylim=self._ylim)

@@ -89,6 +89,7 @@ class Classroom:
         self.version = 0
         self.last_error = ""
         self.address = ""  # where students join, as the server printed it
+        self.reach_plots = results.ReachPlots(rounds * days_per_round, days_per_round)
         self._lock = threading.RLock()
         self._thread: threading.Thread | None = None
         self.log = gamelog.GameLog(log_path) if log_path else None
