@@ -200,7 +200,8 @@ def PlayerView(classroom: Classroom, player, version: int = 0):
         set_errors(problems)
         set_saved(not problems)
 
-    with solara.Card("Your strategy for the next round", classes=["strategy-form"]):
+    title = "Your last strategy" if classroom.phase == "finished" else "Your strategy for the next round"
+    with solara.Card(title, classes=["strategy-form"]):
         solara.Text(f"Your budget: {classroom.budget:g} a day. Posts are paid first, then ads, then replies; "
                     "what the budget cannot pay is not done.")  # fmt: skip
         for field in fields:
@@ -298,7 +299,8 @@ def TeacherPage(classroom: Classroom, key: str):
             def run():
                 set_message(classroom.run_round("teacher") or "")
 
-            solara.Button(f"Run round {min(played + 1, classroom.rounds)}", on_click=run, color="primary",
+            label = "Game over" if classroom.phase == "finished" else f"Run round {min(played + 1, classroom.rounds)}"
+            solara.Button(label, on_click=run, color="primary",
                           disabled=classroom.phase in ("running", "finished") or not classroom.players,
                           classes=["run-button"])  # fmt: skip
             solara.Button("Debrief", on_click=lambda: router.push(f"/debrief/{key}"), classes=["debrief-link"])
