@@ -5,12 +5,12 @@ Five students (five strategies) play five rounds of 30 days on the default
 game (seed 42). Rounds 1-2 run as joined; before round 3 the teacher
 switches the feed to chronological; before round 4 back to engagement with
 attention halved; before round 5 the broadcaster posts 2 a day and starts
-replying. Screenshots of the projector, one student's page and the debrief
-go to ``--out`` (default docs/img), and the game's debrief table is printed
-(the numbers docs/teaching.md quotes). The game's log is kept next to the
-screenshots' folder in a temporary file; replaying it gives the same table.
+replying. Screenshots of the projector and of one student's page (and of the
+debrief with ``--debrief``) go to ``--out`` (default docs/img), and the game's debrief table is printed
+(the numbers docs/teaching.md quotes). The game's log is kept in a
+temporary folder, whose path is printed; replaying it gives the same table.
 
-    python scripts/classroom_screenshots.py [--out docs/img]
+    python scripts/classroom_screenshots.py [--out docs/img] [--debrief]
 """
 
 from __future__ import annotations
@@ -69,6 +69,7 @@ def choose(page, lever: str, option: str) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=str(REPO_ROOT / "docs" / "img"))
+    parser.add_argument("--debrief", action="store_true", help="also a screenshot of the debrief page")
     args = parser.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -87,7 +88,6 @@ def main() -> int:
             page.locator(".join-button").click()
             page.locator(".strategy-form").wait_for(timeout=TIMEOUT)
             students[name] = page
-        teacher.screenshot(path=str(out / "classroom_lobby.png"))
         for r in range(1, ROUNDS + 1):
             rules, changes = BEFORE_ROUND.get(r, ({}, {}))
             for lever, option in rules.items():
@@ -108,7 +108,8 @@ def main() -> int:
         teacher.locator(".debrief-link").click()
         teacher.locator(".debrief-figure").wait_for(timeout=TIMEOUT)
         time.sleep(1)
-        teacher.screenshot(path=str(out / "classroom_debrief.png"), full_page=True)
+        if args.debrief:
+            teacher.screenshot(path=str(out / "classroom_debrief.png"), full_page=True)
     from sim.classroom.replay import replay
 
     result = replay(log)
