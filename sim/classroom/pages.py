@@ -240,8 +240,9 @@ def _text(value, field) -> str:
 
 def _own_images(classroom: Classroom, index: int, colour: str) -> tuple[bytes, bytes]:
     model = classroom.model
-    return (classroom.reach_plots.png(model, index, colour),
-            results.market_map_png(model, classroom.colours(), only=index))  # fmt: skip
+    with classroom.model_lock:  # a page opened during a round draws between two days
+        return (classroom.reach_plots.png(model, index, colour),
+                results.market_map_png(model, classroom.colours(), only=index))  # fmt: skip
 
 
 def cost_line(classroom: Classroom, texts: dict) -> str:
@@ -352,7 +353,9 @@ def _levers_text(classroom: Classroom, values: dict) -> str:
 
 
 def _teacher_images(classroom: Classroom) -> tuple[bytes, bytes]:
-    return (results.market_map_png(classroom.model, classroom.colours()),
+    with classroom.model_lock:
+        grid = results.market_map_png(classroom.model, classroom.colours())
+    return (grid,
             results.strategy_moves_png(classroom.debrief(), classroom.colours(display=True)))  # fmt: skip
 
 
