@@ -310,3 +310,48 @@ def test_a_busy_port_is_refused_before_the_log_is_made(capsys, tmp_path):
         port = busy.getsockname()[1]
         assert classroom_main(["--port", str(port), "--host", "127.0.0.1", "--log", str(tmp_path / "g.jsonl")]) == 2
     assert "cannot listen on 127.0.0.1" in capsys.readouterr().err and not (tmp_path / "g.jsonl").exists()
+
+
+# --------------------------------------------------------------------------
+# Resuming a stopped game from its log
+# --------------------------------------------------------------------------
+
+
+def test_a_stopped_game_resumes_from_its_log_and_goes_on_the_same(room, tmp_path):
+    from sim.classroom.resume import resume
+
+    a = room.join("ACDE", "Shop", "broadcast")
+    b = room.join("ACDE", "Cafe", "dialogue")
+    room.run_round(wait=True)
+    room.set_lever("ranking", "chronological")
+    again = resume(room.log.path, code="ACDE")  # the server stopped after round 1
+    assert again.round == 1 and again.phase == "between" and [p.name for p in again.players] == ["Shop", "Cafe"]
+    assert again.player(a.token).firm == "Shop" and again.player("forged") is None
+    assert again.players[0].token is None and again.rejoin(a.token, "s9").token == a.token
+    assert again.lever_values["ranking"] == "engagement"  # a rule set after the last round was not logged
+    room.log = None  # from here `room` is the same game played without a stop, as a reference
+    for game in (room, again):
+        game.set_lever("ranking", "chronological")
+        game.submit(game.player(b.token).token or b.token, {**TEXTS, "reply_rate": "1"})
+        game.run_round(wait=True)
+    assert again.history[1]["results"] == room.history[1]["results"]
+    records = [json.loads(line)["event"] for line in again.log.path.read_text().splitlines()]
+    assert records == ["session", "join", "join", "round", "resume", "round"]
+    assert replay(again.log.path).matches
+
+
+def test_a_lobby_resumes_with_its_players_and_a_bad_log_is_refused(room, capsys):
+    from sim.classroom.resume import resume
+
+    a = room.join("ACDE", "Shop", "dialogue")
+    again = resume(room.log.path)
+    assert again.phase == "lobby" and again.model is None and again.player(a.token).strategy == a.strategy
+    room.run_round(wait=True)
+    lines = room.log.path.read_text().splitlines()
+    record = json.loads(lines[-1])
+    record["results"]["Shop"]["followers"] += 1
+    room.log.path.write_text("\n".join([*lines[:-1], json.dumps(record)]) + "\n")
+    with pytest.raises(ScenarioError, match="does not replay to the same numbers"):
+        resume(room.log.path)
+    assert classroom_main(["--resume", str(room.log.path), "--port", "1", "--seed", "3"]) == 2
+    assert "--resume: the scenario, seed and log come from the log" in capsys.readouterr().err

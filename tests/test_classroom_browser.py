@@ -8,8 +8,9 @@ starts when all are ready, the teacher switches the feed to chronological,
 round 2 runs without the student who never pressed ready, a late student
 is told to wait, a closed tab gets its firm back. Then each student page
 must show only its own firm, and the leaderboard, every student's results
-and the debrief's CSV must equal a replay of the game's log. Skips, saying
-why, where Chromium or Playwright is missing.
+and the debrief's CSV must equal a replay of the game's log. Last, the
+server stops and is resumed from its log: a student's address gives the
+firm back. Skips, saying why, where Chromium or Playwright is missing.
 """
 
 from __future__ import annotations
@@ -39,12 +40,14 @@ TIMEOUT = 60_000
 
 
 class GameServer(DemoServer):
-    """``python run.py classroom`` on a free port, logging to ``log``."""
+    """``python run.py classroom`` on a free port, logging to ``log`` (or resuming it)."""
 
-    def __init__(self, log):
+    def __init__(self, log, resume: bool = False):
         super().__init__(timeout=90)
+        game = ["--resume", str(log)] if resume else ["--rounds", str(ROUNDS), "--days-per-round", str(DAYS),
+                                                       "--log", str(log)]  # fmt: skip
         self.command = [sys.executable, "run.py", "classroom", "--port", str(self.port), "--host", "127.0.0.1",
-                        "--rounds", str(ROUNDS), "--days-per-round", str(DAYS), "--log", str(log), "--code", CODE]
+                        *game, "--code", CODE]  # fmt: skip
 
     def teacher_path(self) -> str:
         deadline = time.monotonic() + 30
@@ -227,3 +230,16 @@ def test_a_class_plays_two_rounds_and_the_pages_agree_with_the_replay(game, tmp_
             teacher.get_by_text("Download the figure (PNG)").click()
         assert open(download.value.path(), "rb").read(8) == b"\x89PNG\r\n\x1a\n"
         assert errors == [], "errors in the browser"
+
+        # the server stops; resumed from its log, a student's address gives the firm and its results back
+        talk_results = numbers(students["Talk Cafe"].locator(".own-results"))
+        server.stop()
+        with GameServer(log, resume=True) as resumed:
+            resumed.teacher_path()  # waits until the addresses are printed
+            assert "resumed after round 2" in resumed.output()
+            page = contexts["Talk Cafe"].new_page()
+            page.goto(resumed.url.rstrip("/") + f"/play/{tokens['Talk Cafe']}")
+            page.locator(".own-results").wait_for(timeout=TIMEOUT)
+            assert numbers(page.locator(".own-results")) == talk_results
+            page.goto(resumed.url.rstrip("/") + "/play/not-a-token")
+            page.get_by_text("This address is not a player of this game").wait_for(timeout=TIMEOUT)

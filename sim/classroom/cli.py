@@ -48,6 +48,8 @@ def classroom_parser() -> OneLineParser:
                         help="game log to write (default: results/classroom/<time>-<code>.jsonl)")
     parser.add_argument("--code", default=None, help="join code (default: 4 random letters)")
     parser.add_argument("--replay", metavar="LOG", default=None, help="re-run a game's log and compare its numbers")
+    parser.add_argument("--resume", metavar="LOG", default=None,
+                        help="serve a stopped game again from its log; students reopen their page's address")  # fmt: skip
     parser.add_argument("--csv", default=None, help="with --replay: write the replayed debrief table here")
     return parser
 
@@ -87,25 +89,33 @@ def run_replay(log: str, csv: str | None) -> int:
 
 def serve(args) -> int:
     from sim.classroom import state
+    from sim.classroom.resume import resume
     from sim.classroom.session import CODE_ALPHABET, Classroom, new_code
     from sim.viz.server import check_port, configure_solara
 
-    path = find_scenario(args.scenario) if args.scenario else DEFAULT_GAME
-    scenario = load_scenario(path)
-    if scenario.width * scenario.height > MAX_CELLS:
-        raise BadInput(f"{path}: the game draws worlds of up to {MAX_CELLS:,} users "
-                       f"(this one is {scenario.width} x {scenario.height}); pick a smaller scenario")  # fmt: skip
     if args.code is not None and not re.fullmatch(f"[{CODE_ALPHABET}]{{4,8}}", args.code.upper()):
         raise BadInput(f"--code: 4 to 8 of the letters and digits {CODE_ALPHABET} (got {args.code!r})")
     if args.seed is not None and args.seed < 0:
         raise BadInput(f"--seed: must be >= 0 (got {args.seed})")
-    check_port(args.host, args.port)
     code = args.code.upper() if args.code else new_code()
-    log = Path(args.log) if args.log else PROJECT_ROOT / "results" / "classroom" / f"{utc_now():%Y%m%dT%H%M%SZ}-{code}.jsonl"
-    if log.exists():
-        raise BadInput(f"--log: {log} exists; a game log is never overwritten (give another path)")
-    classroom = Classroom(scenario, rounds=args.rounds, days_per_round=args.days_per_round, seed=args.seed,
-                          code=code, log_path=log, scenario_file=shown_path(path))  # fmt: skip
+    if args.resume:
+        if args.scenario or args.log or args.seed is not None:
+            raise BadInput("--resume: the scenario, seed and log come from the log; give only --port, --host, --code")
+        check_port(args.host, args.port)
+        classroom = resume(args.resume, code)
+        log = classroom.log.path
+    else:
+        path = find_scenario(args.scenario) if args.scenario else DEFAULT_GAME
+        scenario = load_scenario(path)
+        if scenario.width * scenario.height > MAX_CELLS:
+            raise BadInput(f"{path}: the game draws worlds of up to {MAX_CELLS:,} users "
+                           f"(this one is {scenario.width} x {scenario.height}); pick a smaller scenario")  # fmt: skip
+        check_port(args.host, args.port)
+        log = Path(args.log) if args.log else PROJECT_ROOT / "results" / "classroom" / f"{utc_now():%Y%m%dT%H%M%SZ}-{code}.jsonl"
+        if log.exists():
+            raise BadInput(f"--log: {log} exists; a game log is never overwritten (give another path, or --resume it)")
+        classroom = Classroom(scenario, rounds=args.rounds, days_per_round=args.days_per_round, seed=args.seed,
+                              code=code, log_path=log, scenario_file=shown_path(path))  # fmt: skip
     state.install(classroom)
     configure_solara()
     if str(PROJECT_ROOT) not in sys.path:
@@ -116,8 +126,9 @@ def serve(args) -> int:
     host = lan_address() if args.host == "0.0.0.0" else args.host
     base = f"http://{host}:{args.port}"
     classroom.address = f"{base}/"
-    print(f"Classroom game ({scenario.name}): {args.rounds} rounds of {args.days_per_round} days, "
-          f"seed {classroom.seed}", flush=True)  # fmt: skip
+    resumed = f", resumed after round {classroom.round}" if args.resume else ""
+    print(f"Classroom game ({classroom.scenario.name}): {classroom.rounds} rounds of {classroom.days} days, "
+          f"seed {classroom.seed}{resumed}", flush=True)  # fmt: skip
     print(f"  Students open:  {base}/   join code: {classroom.code}", flush=True)
     print(f"  Projector:      {base}/teacher/{classroom.teacher_key}", flush=True)
     print(f"  Debrief:        {base}/debrief/{classroom.teacher_key}", flush=True)
@@ -141,10 +152,16 @@ def classroom_main(argv: list[str]) -> int:
         args = classroom_parser().parse_args(argv)
         if not 1 <= args.port <= 65535:
             raise BadInput(f"--port: must be between 1 and 65535 (got {args.port})")
-        if args.replay:
+        if not 1 <= args.rounds <= 100:
+            raise BadInput(f"--rounds: must be from 1 to 100 (got {args.rounds})")
+        if not 1 <= args.days_per_round <= 365:
+            raise BadInput(f"--days-per-round: must be from 1 to 365 (got {args.days_per_round})")
+        if args.replay and not args.resume:
             return run_replay(args.replay, args.csv)
         if args.csv:
             raise BadInput("--csv: only with --replay")
+        if args.replay and args.resume:
+            raise BadInput("--replay and --resume: give one of them")
         return serve(args)
     except (BadInput, VizError, ScenarioError, LogError) as err:
         print_error(err)

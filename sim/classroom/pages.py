@@ -257,7 +257,8 @@ def cost_line(classroom: Classroom, texts: dict) -> str:
     left = classroom.budget - planned
     tail = (f"{left:.2f} is left for replies ({p.cost_reply:g} each)" if left >= 0
             else "over budget: on most days some of it will not be paid")  # fmt: skip
-    return f"Planned a day: posts {values['posts_per_day'] * p.cost_post:.2f} + ads {values['ads_per_day'] * p.cost_ad:.2f} = {planned:.2f} of {classroom.budget:g}; {tail}."
+    posts, ads = values["posts_per_day"] * p.cost_post, values["ads_per_day"] * p.cost_ad
+    return f"Planned a day: posts {posts:.2f} + ads {ads:.2f} = {planned:.2f} of {classroom.budget:g}; {tail}."
 
 
 # --------------------------------------------------------------------------

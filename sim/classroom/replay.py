@@ -30,6 +30,8 @@ class Replay:
     logged: list[dict[str, Any]]
     replayed: list[dict[str, Any]]
     differences: list[str]
+    scenario: Scenario | None = None
+    model: Any = None  # the model after the last replayed round
 
     @property
     def matches(self) -> bool:
@@ -46,7 +48,7 @@ def _same(a: Any, b: Any) -> bool:
     return a == b
 
 
-def replay(path: str | Path) -> Replay:
+def replay(path: str | Path, allow_empty: bool = False) -> Replay:
     """Re-run the game logged at ``path``; raises LogError/ScenarioError for a log that cannot be replayed."""
     records = gamelog.read_log(path)
     session = records[0]
@@ -68,6 +70,6 @@ def replay(path: str | Path) -> Replay:
                 if not _same(value, new):
                     differences.append(f"round {record['round']}, {names.get(firm, firm)}, {key}: "
                                        f"logged {value}, replayed {new}")  # fmt: skip
-    if not logged:
+    if not logged and not allow_empty:
         raise ScenarioError(f"{path}: the log has no played round to replay")
-    return Replay(session, names, logged, replayed, differences)
+    return Replay(session, names, logged, replayed, differences, scenario, model)

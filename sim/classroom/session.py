@@ -13,6 +13,7 @@ in a thread of its own so no page waits on it. Every round is logged
 
 from __future__ import annotations
 
+import hashlib
 import math
 import secrets
 import threading
@@ -28,11 +29,17 @@ MAX_PLAYERS = 60
 CODE_ALPHABET = "ACDEFGHJKLMNPQRTUVWXY34679"  # no 0/O, 1/I/L, 2/Z, 5/S, 8/B to misread
 
 
+def token_hash(token: str) -> str:
+    """What the log keeps of a player's token: enough to recognise it after a restart, not to forge it."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
 @dataclass
 class Player:
-    """A student and their firm. ``token`` is the secret in their page's address."""
+    """A student and their firm. ``token`` is the secret in their page's address (None after a resume)."""
 
-    token: str
+    token: str | None
+    token_sha256: str
     name: str  # as typed
     firm: str  # the firm's name in the model
     index: int  # the firm's position in the model
@@ -115,7 +122,10 @@ class Classroom:
         return {p.firm: p.name for p in self.players}
 
     def player(self, token: str | None) -> Player | None:
-        return next((p for p in self.players if token and secrets.compare_digest(p.token, token)), None)
+        if not token or len(token) > 64:
+            return None
+        digest = token_hash(token)
+        return next((p for p in self.players if secrets.compare_digest(p.token_sha256, digest)), None)
 
     def player_of_session(self, session_id: str | None) -> Player | None:
         """The player a browser session joined as (rejoin after closing the tab, same browser)."""
@@ -157,14 +167,16 @@ class Classroom:
             spec = self.templates[template]
             strategy = {f.key: min(max(getattr(spec, f.key), f.low), f.high) for f in self.fields}
             strategy["ads_per_day"] = int(strategy["ads_per_day"])
-            player = Player(token=secrets.token_urlsafe(9), name=shown, firm=firm, index=len(self.players),
-                            strategy=strategy)  # fmt: skip
+            token = secrets.token_urlsafe(9)
+            player = Player(token=token, token_sha256=token_hash(token), name=shown, firm=firm,
+                            index=len(self.players), strategy=strategy)  # fmt: skip
             if session_id:
                 player.sessions.add(session_id)
             self.players.append(player)
             if self.log:
                 self.log.append({"event": "join", "index": player.index, "name": shown, "firm": firm,
-                                 "template": template, "at": utc_now().isoformat()})  # fmt: skip
+                                 "template": template, "token_sha256": player.token_sha256,
+                                 "at": utc_now().isoformat()})  # fmt: skip
             self._bump()
             return player
 
@@ -174,6 +186,8 @@ class Classroom:
             player = self.player(token)
             if player and session_id:
                 player.sessions.add(session_id)
+            if player and player.token is None:  # after a resume: the address proved the token
+                player.token = token
             return player
 
     def submit(self, token: str, texts: dict[str, Any]) -> dict[str, str]:
@@ -297,7 +311,8 @@ def play_round(model, plan: dict[str, Any], lever_list, lock: threading.Lock | N
     """
     lock = lock or threading.Lock()
     for spec in plan["firms"]:
-        strategy = {k: spec[k] for k in results.STRATEGY_KEYS if getattr(model.firms[_index(model, spec["name"])], k) != spec[k]}
+        firm = model.firms[_index(model, spec["name"])]
+        strategy = {k: spec[k] for k in results.STRATEGY_KEYS if getattr(firm, k) != spec[k]}
         if strategy:
             with lock:
                 adapter.apply_strategy(model, spec["name"], strategy)
@@ -307,7 +322,8 @@ def play_round(model, plan: dict[str, Any], lever_list, lock: threading.Lock | N
     for _ in range(plan["days"]):
         with lock:
             model.step()
-    return {**plan, "first_day": first, "last_day": model.steps, "results": results.round_results(model, first, model.steps)}
+    outcomes = results.round_results(model, first, model.steps)
+    return {**plan, "first_day": first, "last_day": model.steps, "results": outcomes}
 
 
 def _index(model, name: str) -> int:
