@@ -94,11 +94,11 @@ def main(argv: list[str] | None = None) -> int:
             assert room.round == r + 1, room.last_error
             start = time.perf_counter()
             colours = room.colours()
-            results.market_map_png(room.model, colours)
+            results.market_map_png(room.view, colours)
             results.strategy_moves_png(room.debrief(), room.colours(display=True))
             for player in players:
-                room.reach_plots.png(room.model, player.index, colours[player.firm])
-                results.market_map_png(room.model, colours, only=player.index)
+                room.reach_plots.png(room.view, player.index, colours[player.firm])
+                results.market_map_png(room.view, colours, only=player.index)
             redraws.append(time.perf_counter() - start)
             if r + 1 < args.rounds:
                 room.set_lever("ranking", "chronological" if r % 2 == 0 else "engagement")

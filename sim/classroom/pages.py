@@ -239,10 +239,9 @@ def _text(value, field) -> str:
 
 
 def _own_images(classroom: Classroom, index: int, colour: str) -> tuple[bytes, bytes]:
-    model = classroom.model
-    with classroom.model_lock:  # a page opened during a round draws between two days
-        return (classroom.reach_plots.png(model, index, colour),
-                results.market_map_png(model, classroom.colours(), only=index))  # fmt: skip
+    view = classroom.view  # the market as the last round left it, even while the next one runs
+    return (classroom.reach_plots.png(view, index, colour),
+            results.market_map_png(view, classroom.colours(), only=index))  # fmt: skip
 
 
 def cost_line(classroom: Classroom, texts: dict) -> str:
@@ -354,9 +353,7 @@ def _levers_text(classroom: Classroom, values: dict) -> str:
 
 
 def _teacher_images(classroom: Classroom) -> tuple[bytes, bytes]:
-    with classroom.model_lock:
-        grid = results.market_map_png(classroom.model, classroom.colours())
-    return (grid,
+    return (results.market_map_png(classroom.view, classroom.colours()),
             results.strategy_moves_png(classroom.debrief(), classroom.colours(display=True)))  # fmt: skip
 
 

@@ -13,6 +13,7 @@ import io
 import math
 import threading
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -119,24 +120,40 @@ def _png(image: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
-def favourite_firm(model) -> np.ndarray:
+@dataclass(frozen=True)
+class MarketView:
+    """What the pages draw of the market after a round: copies, which a running round cannot change."""
+
+    day: int
+    width: int
+    height: int
+    firms: tuple[str, ...]  # model firm names, in model order
+    follows: np.ndarray  # (users, firms)
+    trust: np.ndarray  # (users, firms)
+    reach: np.ndarray  # (days, firms): daily reach so far
+
+    @classmethod
+    def of(cls, model) -> MarketView:
+        table = model.firm_table()
+        return cls(model.steps, model.p.width, model.p.height, tuple(f.name for f in model.firms),
+                   model.users.follows.copy(), model.users.trust.copy(),
+                   table["reach"].to_numpy(dtype=float).reshape(-1, len(model.firms)))  # fmt: skip
+
+
+def favourite_firm(view: MarketView) -> np.ndarray:
     """Per user: the followed firm they trust most, or -1 if they follow none."""
-    trust = np.where(model.users.follows, model.users.trust, -1.0)
-    favourite = trust.argmax(axis=1)
-    return np.where(model.users.follows.any(axis=1), favourite, -1)
+    trust = np.where(view.follows, view.trust, -1.0)
+    return np.where(view.follows.any(axis=1), trust.argmax(axis=1), -1)
 
 
-def market_map_png(model, colours: Mapping[str, str], only: int | None = None) -> bytes:
+def market_map_png(view: MarketView, colours: Mapping[str, str], only: int | None = None) -> bytes:
     """The grid, one square per user, coloured by the firm they follow (the most trusted of several).
 
     ``only``: a firm index: its followers in its colour, everyone else grey.
     """
-    palette = np.array([rgb(colours[f.name]) for f in model.firms] + [rgb(NONE)], dtype=np.uint8)
-    if only is None:
-        code = favourite_firm(model)
-    else:
-        code = np.where(model.users.follows[:, only], only, -1)
-    cells = palette[code].reshape(model.p.width, model.p.height, 3).transpose(1, 0, 2)  # rows are y
+    palette = np.array([rgb(colours[name]) for name in view.firms] + [rgb(NONE)], dtype=np.uint8)
+    code = favourite_firm(view) if only is None else np.where(view.follows[:, only], only, -1)
+    cells = palette[code].reshape(view.width, view.height, 3).transpose(1, 0, 2)  # rows are y
     return _png(np.repeat(np.repeat(cells, MAP_CELL, axis=0), MAP_CELL, axis=1))
 
 
@@ -202,21 +219,15 @@ class ReachPlots:
         self.total_days, self.round_days = total_days, round_days
         self.canvas = PlotCanvas("users reached a day", width=5.2, height=2.4)
         self._lock = threading.Lock()
-        self._day = -1
-        self._reach: np.ndarray | None = None  # (days, firms)
-        self._ylim = (0.0, 1.0)
 
-    def png(self, model, index: int, colour: str) -> bytes:
+    def png(self, view: MarketView, index: int, colour: str) -> bytes:
         with self._lock:
-            if model.steps != self._day:
-                table = model.firm_table()
-                self._reach = table["reach"].to_numpy(dtype=float).reshape(-1, len(model.firms))
-                self._ylim = (0.0, nice_ceiling(float(self._reach.max(initial=0.0)) * 1.05))
-                self._day = model.steps
-            days = np.arange(1, self._reach.shape[0] + 1)
-            top = self._ylim[1]
+            reach = view.reach
+            ylim = (0.0, nice_ceiling(float(reach.max(initial=0.0)) * 1.05))
+            days = np.arange(1, reach.shape[0] + 1)
+            top = ylim[1]
             marks = [Series(np.array([d + 0.5, d + 0.5]), np.array([0.0, top]), "#dddddd", width=0.8)
                      for d in range(self.round_days, self.total_days, self.round_days)]  # fmt: skip
-            lines = [Series(days, np.median(self._reach, axis=1), "#999999", width=1.2),
-                     Series(days, self._reach[:, index], colour, width=1.8)]  # fmt: skip
-            return self.canvas.png([*marks, *lines], days=self.total_days, ylim=self._ylim)
+            lines = [Series(days, np.median(reach, axis=1), "#999999", width=1.2),
+                     Series(days, reach[:, index], colour, width=1.8)]  # fmt: skip
+            return self.canvas.png([*marks, *lines], days=self.total_days, ylim=ylim)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sim.classroom import gamelog, levers
+from sim.classroom import gamelog, levers, results
 from sim.classroom.replay import replay
 from sim.classroom.session import Classroom, Player
 from sim.runs.provenance import base_metadata, utc_now
@@ -41,6 +41,7 @@ def resume(path: str | Path, code: str | None = None) -> Classroom:
                                    firm=record["firm"], index=record["index"], strategy=strategy))  # fmt: skip
     room.history = list(again.replayed)
     room.model = again.model
+    room.view = results.MarketView.of(again.model) if again.model is not None else None
     if again.replayed:
         room.lever_values = dict(again.replayed[-1]["levers"])
         room.phase = "finished" if room.round >= room.rounds else "between"

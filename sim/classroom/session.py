@@ -98,7 +98,7 @@ class Classroom:
         self.address = ""  # where students join, as the server printed it
         self.reach_plots = results.ReachPlots(rounds * days_per_round, days_per_round)
         self._lock = threading.RLock()
-        self.model_lock = threading.Lock()  # held while the model steps one day; pages read the model under it
+        self.view: results.MarketView | None = None  # the market as the last round left it, for the pages
         self._thread: threading.Thread | None = None
         self.log = gamelog.GameLog(log_path) if log_path else None
         if self.log:
@@ -269,7 +269,8 @@ class Classroom:
         try:
             if self.model is None:
                 self.model = build_for(self.scenario, plan, self.seed, self.rounds * self.days)
-            record = play_round(self.model, plan, self.levers, self.model_lock)
+            record = play_round(self.model, plan, self.levers)
+            view = results.MarketView.of(self.model)
         except Exception as err:  # noqa: BLE001 - shown to the teacher, the game goes on
             with self._lock:
                 self.last_error = f"round {plan['round']} failed: {err}"
@@ -281,6 +282,7 @@ class Classroom:
             if self.log:
                 self.log.append({"event": "round", **record})
             self.history.append(record)
+            self.view = view
             for player in self.players:
                 player.ready = False
             self.phase = "finished" if self.round >= self.rounds else "between"
@@ -303,25 +305,17 @@ def build_for(scenario: Scenario, plan: dict[str, Any], seed: int, steps: int) -
     return adapter.build_market(scenario, plan["firms"], seed=seed, steps=steps)
 
 
-def play_round(model, plan: dict[str, Any], lever_list, lock: threading.Lock | None = None) -> dict[str, Any]:
-    """Apply a round's strategies and rules to the model, run its days, and return the round record.
-
-    ``lock``: held for each change and each day, so that pages drawing the
-    model meanwhile never see half a day.
-    """
-    lock = lock or threading.Lock()
+def play_round(model, plan: dict[str, Any], lever_list) -> dict[str, Any]:
+    """Apply a round's strategies and rules to the model, run its days, and return the round record."""
     for spec in plan["firms"]:
         firm = model.firms[_index(model, spec["name"])]
         strategy = {k: spec[k] for k in results.STRATEGY_KEYS if getattr(firm, k) != spec[k]}
         if strategy:
-            with lock:
-                adapter.apply_strategy(model, spec["name"], strategy)
-    with lock:
-        levers.apply_levers(model, lever_list, plan["levers"])
+            adapter.apply_strategy(model, spec["name"], strategy)
+    levers.apply_levers(model, lever_list, plan["levers"])
     first = model.steps + 1
     for _ in range(plan["days"]):
-        with lock:
-            model.step()
+        model.step()
     outcomes = results.round_results(model, first, model.steps)
     return {**plan, "first_day": first, "last_day": model.steps, "results": outcomes}
 
