@@ -164,6 +164,8 @@ def test_a_class_plays_two_rounds_and_the_pages_agree_with_the_replay(game, tmp_
         teacher.get_by_role("option", name="chronological", exact=True).click()
         teacher.locator(".v-menu__content.menuable__content__active").wait_for(state="hidden")
         # round 2: Mixed Bag changes strategy but never presses ready; the teacher runs it anyway
+        for page in students.values():
+            page.get_by_text("Round 1 of 2 done").wait_for(timeout=TIMEOUT)
         students["Loud Shop"].locator(".field-posts_per_day input").fill("2")
         students["Loud Shop"].locator(".ready-button").click()
         students["Talk Cafe"].locator(".ready-button").click()

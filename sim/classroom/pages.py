@@ -165,10 +165,10 @@ def JoinForm(classroom: Classroom, on_joined, version: int = 0):
 
     solara.Text("Enter the code shown on the projector and a name for your firm. You will run that firm "
                     "for the whole game; keep this page's address to come back to it.")  # fmt: skip
-    solara.InputText("Join code", value=code, on_value=set_code, continuous_update=False,
+    solara.InputText("Join code", value=code, on_value=set_code, continuous_update=True,
                      error=errors.get("code", False), classes=["join-code"])  # fmt: skip
     solara.InputText("Firm name (letters, digits, spaces, - and _; up to 20)", value=name, on_value=set_name,
-                     continuous_update=False, error=errors.get("name", False), classes=["join-name"])  # fmt: skip
+                     continuous_update=True, error=errors.get("name", False), classes=["join-name"])  # fmt: skip
     solara.Select("Start with the strategy of", values=list(classroom.templates), value=template,
                   on_value=set_template)  # fmt: skip
     solara.Button("Join", on_click=join, color="primary", classes=["join-button"])
@@ -206,7 +206,7 @@ def PlayerView(classroom: Classroom, player, version: int = 0):
                     "what the budget cannot pay is not done.")  # fmt: skip
         for field in fields:
             solara.InputText(f"{field.label} ({field.describe()})", value=texts[field.key],
-                             on_value=lambda v, k=field.key: edit(k, v), continuous_update=False,
+                             on_value=lambda v, k=field.key: edit(k, v), continuous_update=True,
                              error=errors.get(field.key, False), message=field.help, disabled=locked,
                              classes=[f"field-{field.key}"])  # fmt: skip
         solara.Text(cost_line(classroom, texts), classes=["cost-line"])
