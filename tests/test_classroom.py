@@ -355,3 +355,11 @@ def test_a_lobby_resumes_with_its_players_and_a_bad_log_is_refused(room, capsys)
         resume(room.log.path)
     assert classroom_main(["--resume", str(room.log.path), "--port", "1", "--seed", "3"]) == 2
     assert "--resume: the scenario, seed and log come from the log" in capsys.readouterr().err
+
+
+def test_page_fragments_escape_names_and_carry_exact_values():
+    from sim.classroom import views
+
+    assert "<b>" not in views.chip("#123456", "<b>x</b>") and "&lt;b&gt;" in views.chip("#123456", "<b>x</b>")
+    assert views.cell(0.1 + 0.2, "trust") == '<td class="trust" data-value="0.30000000000000004">0.300</td>'
+    assert views.cell(None, "reach_per_spend") == '<td class="reach_per_spend" data-value="">-</td>'
