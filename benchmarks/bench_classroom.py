@@ -6,7 +6,8 @@ A class of ``--players`` firms (40 by default) joins the default game
 presses ready, and the round runs as on the server (`Classroom`, the round
 in its own thread). Timed per round:
 
-* the round: from the last "ready" to the results being logged (build
+* the round: from the last "ready" (round 1: the teacher's start) to the
+  results being logged (build
   the model in round 1, apply the strategies and rules, run the days,
   compute each firm's results, append the log line);
 * the redraw: the pictures the pages draw once per round, the projector's
@@ -88,7 +89,9 @@ def main(argv: list[str] | None = None) -> int:
                 assert room.submit(player.token, texts) == {}
             texts = dict(zip(KEYS, STRATEGIES[(len(players) - 1 + r) % len(STRATEGIES)]))
             start = time.perf_counter()
-            assert room.submit(players[-1].token, texts) == {}  # the last "ready" starts the round
+            assert room.submit(players[-1].token, texts) == {}  # the last "ready" starts rounds 2, 3, ...
+            if r == 0:
+                room.run_round("teacher")  # round 1 is the teacher's call
             room.wait()
             rounds.append(time.perf_counter() - start)
             assert room.round == r + 1, room.last_error

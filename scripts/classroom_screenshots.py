@@ -98,6 +98,9 @@ def main() -> int:
                     for key, text in zip(KEYS, values):
                         page.locator(f".field-{key} input").fill(text)
                 page.locator(".ready-button").click()
+            if r == 1:  # round 1 is the teacher's call; later rounds start when everyone is ready
+                teacher.get_by_text("5 ready").wait_for(timeout=TIMEOUT)
+                teacher.locator(".run-button").click()
             teacher.get_by_text(f"Leaderboard, round {r}").wait_for(timeout=TIMEOUT)
             print(f"round {r} done", flush=True)
         time.sleep(2)

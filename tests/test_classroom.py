@@ -199,23 +199,28 @@ def test_a_bad_strategy_changes_nothing_and_says_why_per_field(room):
     assert set(errors) == {"posts_per_day", "ads_per_day"} and a.strategy == before and not a.ready
 
 
-def test_everyone_ready_starts_the_round_and_a_silent_student_does_not_block(room):
+def test_the_teacher_opens_round_1_everyone_ready_starts_the_next_and_a_silent_student_does_not_block(tmp_path):
+    room = Classroom(GAME, rounds=3, days_per_round=5, code="ACDE", log_path=tmp_path / "game.jsonl")
     a = room.join("ACDE", "Shop", "broadcast")
     b = room.join("ACDE", "Cafe", "dialogue")
-    assert room.submit(a.token, TEXTS) == {} and room.phase == "lobby"  # b is not ready: nothing starts
+    assert room.submit(a.token, TEXTS) == {} and room.submit(b.token, TEXTS) == {}
+    assert room.phase == "lobby"  # all ready, but round 1 (which closes the lobby) is the teacher's call
+    assert room.run_round("teacher", wait=True) is None
+    assert room.round == 1 and room.phase == "between" and not a.ready and not b.ready
+    assert room.submit(a.token, TEXTS) == {} and room.phase == "between"  # b is not ready: nothing starts
     assert room.submit(b.token, TEXTS) == {}
     room.wait()
-    assert room.round == 1 and room.phase == "between" and not a.ready and not b.ready
+    assert room.round == 2 and room.history[1]["started_by"] == "all ready"
     assert room.set_lever("ranking", "chronological") is None
     assert room.set_lever("ranking", "<b>") == "must be one of engagement, chronological"
     room.submit(a.token, {**TEXTS, "posts_per_day": "0"})  # b never presses ready again
     assert room.run_round("teacher", wait=True) is None
     assert room.phase == "finished" and room.run_round() == "the game is over"
     assert room.set_lever("ranking", "engagement") == "rules change between rounds only"
-    second = room.history[1]
-    assert second["levers"]["ranking"] == "chronological" and second["ready"] == ["Shop"]
-    assert [f["posts_per_day"] for f in second["firms"]] == [0.0, 2.0]
-    assert second["results"]["Shop"]["spend"] < room.history[0]["results"]["Shop"]["spend"]
+    third = room.history[2]
+    assert third["levers"]["ranking"] == "chronological" and third["ready"] == ["Shop"]
+    assert third["started_by"] == "teacher" and [f["posts_per_day"] for f in third["firms"]] == [0.0, 2.0]
+    assert third["results"]["Shop"]["spend"] < room.history[1]["results"]["Shop"]["spend"]
 
 
 def test_round_results_add_up(room):

@@ -1,11 +1,12 @@
-"""The classroom game in Debian's Chromium: a teacher and three students, two rounds, one rule change.
+"""The classroom game in Debian's Chromium: a teacher and three students, three rounds, one rule change.
 
 Starts the game as a teacher does (``python run.py classroom --port P``),
 opens the projector and three student pages in separate browser contexts
 (separate cookies, as separate devices), and plays: hostile input is
-refused next to its field, three firms join with three strategies, round 1
-starts when all are ready, the teacher switches the feed to chronological,
-round 2 runs without the student who never pressed ready, a late student
+refused next to its field, three firms join with three strategies, the
+teacher starts round 1, switches the feed to chronological, round 2 starts
+when all are ready, round 3 runs without the student who never pressed
+ready (the teacher starts it), a late student
 is told to wait, a closed tab gets its firm back. Then each student page
 must show only its own firm, and the leaderboard, every student's results
 and the debrief's CSV must equal a replay of the game's log. Last, the
@@ -27,7 +28,7 @@ import pytest
 from tools.browser import REPO_ROOT, DemoServer, browser_missing, chromium
 
 CODE = "TEAM"
-ROUNDS, DAYS = 2, 10
+ROUNDS, DAYS = 3, 10
 STRATEGIES = {  # three firms, three strategies (text as typed)
     "Loud Shop": {"posts_per_day": "6", "promo_share": "0.9", "quality": "0.3", "reply_rate": "0",
                   "delete_critics": "0.5", "ads_per_day": "500"},
@@ -141,7 +142,7 @@ def test_a_class_plays_two_rounds_and_the_pages_agree_with_the_replay(game, tmp_
         for name, page in students.items():
             join(page, base + "/", name)
             tokens[name] = page.url.rsplit("/", 1)[1]
-        teacher.get_by_text("Waiting for round 1 of 2: 3 firms joined").wait_for(timeout=TIMEOUT)
+        teacher.get_by_text("Waiting for round 1 of 3: 3 firms joined").wait_for(timeout=TIMEOUT)
 
         # hostile strategies: text, a huge number, a fraction of an ad
         talk = students["Talk Cafe"]
@@ -152,27 +153,35 @@ def test_a_class_plays_two_rounds_and_the_pages_agree_with_the_replay(game, tmp_
         assert "whole number" in field_message(talk, "ads_per_day")
         assert teacher.locator(".status").inner_text().endswith("3 firms joined, 0 ready.")
 
-        # round 1: everyone ready starts it
+        # round 1: everyone ready, and the teacher starts it (which closes the lobby)
         for name, page in students.items():
             set_strategy(page, STRATEGIES[name])
             page.locator(".ready-button").click()
             page.locator(".ready-note").wait_for(timeout=TIMEOUT)
+        teacher.get_by_text("3 firms joined, 3 ready").wait_for(timeout=TIMEOUT)
+        teacher.locator(".run-button").click()
         teacher.get_by_text("Leaderboard, round 1").wait_for(timeout=TIMEOUT)
 
-        # between rounds: the teacher switches the feed to chronological
+        # between rounds: the teacher switches the feed to chronological; everyone ready starts round 2
         teacher.locator(".lever-ranking .v-input__slot").click()
         teacher.get_by_role("option", name="chronological", exact=True).click()
         teacher.locator(".v-menu__content.menuable__content__active").wait_for(state="hidden")
-        # round 2: Mixed Bag changes strategy but never presses ready; the teacher runs it anyway
+        for name, page in students.items():
+            page.get_by_text("Round 1 of 3 done").wait_for(timeout=TIMEOUT)
+            if name == "Loud Shop":
+                page.locator(".field-posts_per_day input").fill("2")
+            page.locator(".ready-button").click()
+        teacher.get_by_text("Leaderboard, round 2").wait_for(timeout=TIMEOUT)
+
+        # round 3: Mixed Bag changes strategy but never presses ready; the teacher runs it anyway
         for page in students.values():
-            page.get_by_text("Round 1 of 2 done").wait_for(timeout=TIMEOUT)
-        students["Loud Shop"].locator(".field-posts_per_day input").fill("2")
+            page.get_by_text("Round 2 of 3 done").wait_for(timeout=TIMEOUT)
         students["Loud Shop"].locator(".ready-button").click()
         students["Talk Cafe"].locator(".ready-button").click()
-        students["Mixed Bag"].locator(".field-ads_per_day input").fill("0")  # not saved: round 1's strategy stays
+        students["Mixed Bag"].locator(".field-ads_per_day input").fill("0")  # not saved: the old strategy stays
         teacher.get_by_text("2 of 3 ready").wait_for(timeout=TIMEOUT)
         teacher.locator(".run-button").click()
-        teacher.get_by_text("Leaderboard, round 2").wait_for(timeout=TIMEOUT)
+        teacher.get_by_text("Leaderboard, round 3").wait_for(timeout=TIMEOUT)
         teacher.get_by_text("The game is over").wait_for(timeout=TIMEOUT)
 
         # a late student is told to wait for the next game
@@ -191,7 +200,7 @@ def test_a_class_plays_two_rounds_and_the_pages_agree_with_the_replay(game, tmp_
 
         table = replay(log, tmp_path)
         last = table[table["round"] == ROUNDS].set_index("firm")
-        assert set(table["platform_ranking"]) == {"engagement", "chronological"}
+        assert list(table.groupby("round")["platform_ranking"].first()) == ["engagement", "chronological", "chronological"]
         assert last.loc["Loud Shop", "posts_per_day"] == 2 and last.loc["Mixed Bag", "ads_per_day"] == 300
 
         # each student sees their own controls and results, and nobody else's
@@ -238,7 +247,7 @@ def test_a_class_plays_two_rounds_and_the_pages_agree_with_the_replay(game, tmp_
         server.stop()
         with GameServer(log, resume=True) as resumed:
             resumed.teacher_path()  # waits until the addresses are printed
-            assert "resumed after round 2" in resumed.output()
+            assert f"resumed after round {ROUNDS}" in resumed.output()
             page = contexts["Talk Cafe"].new_page()
             page.goto(resumed.url.rstrip("/") + f"/play/{tokens['Talk Cafe']}")
             page.locator(".own-results").wait_for(timeout=TIMEOUT)

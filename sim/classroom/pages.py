@@ -214,8 +214,10 @@ def PlayerView(classroom: Classroom, player, version: int = 0):
         if errors.get(""):
             solara.Text(errors[""], classes=["refusal"])
         if player.ready:
-            solara.Text(f"Saved. You are ready ({classroom.ready_count()} of {len(classroom.players)} ready); "
-                        "the round starts when everyone is, or when the teacher starts it.", classes=["ready-note"])  # fmt: skip
+            when = ("the teacher starts round 1 when the class has joined" if classroom.phase == "lobby"
+                    else "the round starts when everyone is, or when the teacher starts it")  # fmt: skip
+            solara.Text(f"Saved. You are ready ({classroom.ready_count()} of {len(classroom.players)} ready); {when}.",
+                        classes=["ready-note"])  # fmt: skip
         elif saved is False and played and not locked:
             solara.Text("Not ready yet: press Save and ready (or the teacher starts the round without you).")
 
@@ -308,7 +310,7 @@ def TeacherPage(classroom: Classroom, key: str):
         if message or classroom.last_error:
             solara.Text(message or classroom.last_error, classes=["refusal"])
         if not played:
-            solara.Text("When the first round starts, the firms are fixed: students who arrive later wait "
+            solara.Text("Round 1 starts when you press Run round 1; the firms are fixed then: students who arrive later wait "
                             "for the next game.")  # fmt: skip
             return
         last = classroom.history[-1]

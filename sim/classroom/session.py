@@ -5,9 +5,11 @@ firm), their strategies and ready flags, the platform levers, and every
 played round. Pages call its methods and redraw when ``version`` changes.
 The model is built when the first round starts (one ordinary firm per
 player, with the parameters that player chose), so the lobby closes then:
-a student who arrives later is told to wait for the next game. A round
-starts when every player is ready or when the teacher runs it; it runs
-in a thread of its own so no page waits on it. Every round is logged
+a student who arrives later is told to wait for the next game. Round 1
+starts when the teacher runs it (so a first student pressing ready does
+not close the lobby on the others); every later round starts when every
+player is ready, or when the teacher runs it. A round runs in a thread of
+its own so no page waits on it. Every round is logged
 (`gamelog`) before the class sees it, so `replay` can reproduce it.
 """
 
@@ -204,7 +206,7 @@ class Classroom:
             player.strategy = values
             player.ready = True
             self._bump()
-            if self.phase in ("lobby", "between") and all(p.ready for p in self.players):
+            if self.phase == "between" and all(p.ready for p in self.players):  # round 1: the teacher's call
                 self._start_round("all ready")
             return {}
 
