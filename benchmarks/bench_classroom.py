@@ -18,8 +18,14 @@ Between rounds every firm changes its strategy and the teacher flips the
 feed ranking, so the rebuild of cached tables is timed too. The machine,
 its load and the git revision are printed with the numbers.
 
+With ``--browsers N`` it also plays one round through the real pages:
+``python run.py classroom`` and N students in N headless Chromium
+contexts (separate devices), plus the projector; it times how long after
+the teacher's click every student page shows its results.
+
     python benchmarks/bench_classroom.py                 # 40 players, 3 rounds of 30 days
     python benchmarks/bench_classroom.py --players 10 --rounds 2 --days 10
+    python benchmarks/bench_classroom.py --browsers 40   # also 40 student pages in Chromium
 """
 
 from __future__ import annotations
@@ -69,6 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--players", type=int, default=40)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--days", type=int, default=30, help="days per round (the game's default: 30)")
+    parser.add_argument("--browsers", type=int, default=0, help="also play one round with N student pages")
     args = parser.parse_args(argv)
 
     from sim.classroom import results
@@ -116,7 +123,65 @@ def main(argv: list[str] | None = None) -> int:
     later = rounds[1:] or rounds
     print(f"a round at {args.players} players: {statistics.fmean(later):.2f} s (mean of rounds 2-{args.rounds}), "
           f"pictures {statistics.fmean(redraws):.2f} s")  # fmt: skip
+    if args.browsers:
+        browser_round(args.browsers, args.days)
     return 0
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) a process has used so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def browser_round(n: int, days: int) -> None:
+    """One round through the served pages with ``n`` students; prints the times."""
+    import re
+
+    from tools.browser import DemoServer, chromium
+
+    with tempfile.TemporaryDirectory() as folder:
+        server = DemoServer(timeout=90)
+        server.command = [sys.executable, "run.py", "classroom", "--port", str(server.port), "--host", "127.0.0.1",
+                          "--rounds", "1", "--days-per-round", str(days), "--code", "ACDE",
+                          "--log", str(Path(folder) / "game.jsonl")]  # fmt: skip
+        with server, chromium() as browser:
+            for _ in range(300):
+                match = re.search(r"Projector:\s+\S+?(/teacher/\S+)", server.output())
+                if match:
+                    break
+                time.sleep(0.2)
+            base = server.url.rstrip("/")
+            teacher = browser.new_context().new_page()
+            teacher.goto(base + match.group(1))
+            start = time.perf_counter()
+            pages = []
+            for k in range(n):
+                page = browser.new_context(viewport={"width": 800, "height": 900}).new_page()
+                page.goto(base + "/")
+                page.locator(".join-code input").fill("ACDE")
+                page.locator(".join-name input").fill(f"firm {k}")
+                page.locator(".join-button").click()
+                page.locator(".strategy-form").wait_for(timeout=120_000)
+                pages.append(page)
+            joined = time.perf_counter() - start
+            for k, page in enumerate(pages):
+                for key, text in zip(KEYS, STRATEGIES[k % len(STRATEGIES)]):
+                    page.locator(f".field-{key} input").fill(text)
+                page.locator(".ready-button").click()
+            teacher.get_by_text(f"{n} ready").wait_for(timeout=120_000)
+            start, cpu = time.perf_counter(), cpu_seconds(server.process.pid)
+            teacher.locator(".run-button").click()
+            teacher.get_by_text("Leaderboard, round 1").wait_for(timeout=120_000)
+            projector = time.perf_counter() - start
+            for page in pages:
+                page.locator(".own-results").wait_for(timeout=120_000)
+            everyone = time.perf_counter() - start
+            server_cpu = cpu_seconds(server.process.pid) - cpu
+    print(f"browsers: {n} students joined one after the other in {joined:.1f} s; after the teacher's click the "
+          f"projector showed round 1 in {projector:.1f} s and every student page its results in {everyone:.1f} s "
+          f"(load average {os.getloadavg()[0]:.1f}, the {n} browsers on this machine too); the server used "
+          f"{server_cpu:.1f} s of CPU for it")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -64,17 +64,21 @@ module.exports = {
 </script>""").tag(sync=True)
 
 
-def use_version(classroom: Classroom) -> int:
-    """Redraw this page when the game changes (another session's action, a round's progress).
+def use_version(classroom: Classroom, state=None) -> int:
+    """Redraw this page when what it shows of the game changes; returns a number that changes with it.
 
-    Returns a number that changes with the game: pass it to child components,
-    which are redrawn only when one of their arguments changes.
+    ``state``: a function giving what the page shows (default: the game's
+    version and day). Students' pages watch only the phase, the round and
+    their own ready flag, so 40 pages are not all redrawn each time one
+    student presses ready. Pass the number to child components, which are
+    redrawn only when one of their arguments changes.
     """
+    state = state or (lambda: (classroom.version, classroom.day()))
     _, set_tick = solara.use_state(0)
-    seen = solara.use_ref((classroom.version, classroom.day()))
+    seen = solara.use_ref(state())
 
     def check(_count):
-        now = (classroom.version, classroom.day())
+        now = state()
         if now != seen.current:
             seen.current = now
             set_tick(lambda t: t + 1)
@@ -93,6 +97,16 @@ def use_session_id() -> str | None:
             return None
 
     return solara.use_memo(read, [])
+
+
+def student_status(classroom: Classroom) -> str:
+    """The game's state as a student sees it (no counts of others, which would redraw 40 pages a click)."""
+    if classroom.phase == "lobby":
+        return f"Waiting for round 1 of {classroom.rounds}: the teacher starts it when the class has joined."
+    if classroom.phase == "between":
+        return (f"Round {classroom.round} of {classroom.rounds} done. Set your strategy for round "
+                f"{classroom.round + 1} and press Save and ready.")  # fmt: skip
+    return status_line(classroom)
 
 
 def status_line(classroom: Classroom) -> str:
@@ -116,7 +130,12 @@ def status_line(classroom: Classroom) -> str:
 
 @solara.component
 def StudentPage(classroom: Classroom, token: str | None):
-    version = use_version(classroom)
+    def shown_state():
+        player = classroom.player(token)
+        running_day = classroom.day() if classroom.phase == "running" else 0
+        return (classroom.phase, classroom.round, running_day, player.ready if player else None)
+
+    version = use_version(classroom, shown_state)
     router = solara.use_router()
     session = use_session_id()
     returning = classroom.player_of_session(session) if token is None else None
@@ -189,7 +208,7 @@ def PlayerView(classroom: Classroom, player, version: int = 0):
                              [played, player.index])  # fmt: skip
 
     solara.HTML(tag="h2", unsafe_innerHTML=views.chip(colour, player.name), classes=["firm-title"])
-    solara.Text(status_line(classroom), classes=["status"])
+    solara.Text(student_status(classroom), classes=["status"])
 
     def edit(key, value):
         set_texts(lambda t: {**t, key: value})
@@ -216,8 +235,7 @@ def PlayerView(classroom: Classroom, player, version: int = 0):
         if player.ready:
             when = ("the teacher starts round 1 when the class has joined" if classroom.phase == "lobby"
                     else "the round starts when everyone is, or when the teacher starts it")  # fmt: skip
-            solara.Text(f"Saved. You are ready ({classroom.ready_count()} of {len(classroom.players)} ready); {when}.",
-                        classes=["ready-note"])  # fmt: skip
+            solara.Text(f"Saved. You are ready; {when}.", classes=["ready-note"])
         elif saved is False and played and not locked:
             solara.Text("Not ready yet: press Save and ready (or the teacher starts the round without you).")
 
