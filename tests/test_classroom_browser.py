@@ -21,6 +21,7 @@ import re
 import subprocess
 import sys
 import time
+from urllib.parse import urlsplit
 
 import pandas as pd
 import pytest
@@ -111,7 +112,9 @@ def test_a_class_plays_two_rounds_and_the_pages_agree_with_the_replay(game, tmp_
     with chromium() as browser:
         teacher = browser.new_context(viewport={"width": 1300, "height": 1400}).new_page()
         errors: list[str] = []
+        requests: list[str] = []  # every page's requests: none may leave this machine (the game works offline)
         teacher.on("pageerror", lambda exc: errors.append(str(exc)))
+        teacher.on("request", lambda request: requests.append(request.url))
         teacher.goto(base + server.teacher_path())
         teacher.get_by_text(CODE, exact=True).wait_for(timeout=TIMEOUT)
         # a student page does not open the projector, nor guesses its address
@@ -124,6 +127,7 @@ def test_a_class_plays_two_rounds_and_the_pages_agree_with_the_replay(game, tmp_
         students = {name: context.new_page() for name, context in contexts.items()}
         for page in students.values():
             page.on("pageerror", lambda exc: errors.append(str(exc)))
+            page.on("request", lambda request: requests.append(request.url))
 
         # hostile input at the door: refused next to the field
         first = students["Loud Shop"]
@@ -241,6 +245,9 @@ def test_a_class_plays_two_rounds_and_the_pages_agree_with_the_replay(game, tmp_
             teacher.get_by_text("Download the figure (PNG)").click()
         assert open(download.value.path(), "rb").read(8) == b"\x89PNG\r\n\x1a\n"
         assert errors == [], "errors in the browser"
+        foreign = [u for u in requests if urlsplit(u).hostname not in ("127.0.0.1", "localhost", None)
+                   and not u.startswith(("data:", "blob:"))]  # fmt: skip
+        assert requests and foreign == [], "a page asked another host: it would not work offline"
 
         # the server stops; resumed from its log, a student's address gives the firm and its results back
         talk_results = numbers(students["Talk Cafe"].locator(".own-results"))
