@@ -42,6 +42,7 @@ from sim.scenario import Scenario, ScenarioError, load_scenario
 # other commands live in their own modules: name -> (module, function taking argv)
 SUBCOMMANDS = {
     "viz": ("sim.viz.server", "viz_main"),
+    "classroom": ("sim.classroom.cli", "classroom_main"),
     "sweep": ("sim.sweep.cli", "sweep_main"),
     "sweep-report": ("sim.sweep.cli", "sweep_report_main"),
     "calibrate": ("sim.calibration.cli", "calibrate_main"),
