@@ -147,8 +147,12 @@ def test_forty_firms_build_and_the_schema_limit_comes_back():
 
 
 def test_levers_come_from_the_schema_so_market_levers_need_only_their_key():
-    ranking, attention = levers.teacher_levers()
+    ranking, attention, diversity, quality = levers.teacher_levers()
     assert ranking.choices == ("engagement", "chronological") and not attention.param
+    # the page market's levers: listed by key, range from the schema
+    assert (diversity.key, quality.key) == ("source_diversity", "quality_ranking")
+    assert diversity.high == 1.0 and diversity.parse("0")[1] is not None and diversity.parse("0.5") == (0.5, None)
+    assert (quality.low, quality.high) == (0.0, 10.0)
     cost = levers.param_lever("cost_ad")  # any live parameter works the same way
     assert (cost.low, cost.high) == (0.0, 1e6) and cost.parse("0.02") == (0.02, None)
     assert cost.parse("lots")[1].startswith("not a number") and cost.parse("-1")[1].startswith("must be from")

@@ -5,10 +5,9 @@ and, between rounds, changes firms' strategies and the platform's rules.
 The model reads most of them live each day; a few are baked in at build
 time, and this module rebuilds exactly those:
 
-- a firm's ``quality`` lives in ``model._appeal``, and platform weights and
-  appeals in ``model._type_weight`` & co.: `_build_lookup_tables()`;
-- the state parameters (fatigue, trust, follow rules) in
-  ``model._state_parameters``;
+- a firm's ``quality``, the platform's weights, appeals, state parameters,
+  feed levers and the market's kernel parameters are cached by the model:
+  `MarketModel.refresh_parameters()` recomputes them;
 - users' attention budgets are drawn once (``model.users.attention``): the
   attention lever scales the budgets drawn at build time.
 
@@ -28,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from sim.model.firm import FIRM_FIELDS
-from sim.model.market import MarketModel, STATE_PARAMETERS
+from sim.model.market import MarketModel
 from sim.scenario import ModelParams, Scenario, ScenarioError, validate_config
 from sim.scenario import schema as _schema
 
@@ -114,7 +113,7 @@ def apply_strategy(model: MarketModel, name: str, params: Mapping[str, Any]) -> 
     firms[firm.index] = checked
     _swap_config(model, {"firms": firms})
     if "quality" in params:
-        model._build_lookup_tables()
+        model.refresh_parameters()
 
 
 def apply_platform(model: MarketModel, changes: Mapping[str, Any]) -> None:
@@ -140,9 +139,8 @@ def scale_attention(model: ClassroomMarket, scale: float) -> None:
 
 
 def rebuild_cached(model: MarketModel) -> None:
-    """Recompute what the model derived from its parameters when it was built."""
-    model._build_lookup_tables()
-    model._state_parameters = np.array([getattr(model.p, name) for name in STATE_PARAMETERS], dtype=np.float64)
+    """Recompute what the model derived from its parameters when it was built (`MarketModel.refresh_parameters`)."""
+    model.refresh_parameters()
 
 
 def _swap_config(model: MarketModel, update: dict[str, Any]) -> None:

@@ -4,9 +4,8 @@
 model parameter (a field of `sim.scenario.ModelParams`) needs nothing more:
 its choices or range and its label come from the schema, and changing it
 goes through `adapter.apply_platform`, which validates it and rebuilds the
-tables the model caches. So when the page market lands, its
-``source_diversity`` and ``quality_ranking`` levers are added by listing
-their keys here. Levers that are not a parameter (attention, whose budgets
+tables the model caches: the page market's ``source_diversity`` and
+``quality_ranking`` are listed here and need nothing else. Levers that are not a parameter (attention, whose budgets
 are drawn once) are defined in `SPECIAL`.
 """
 
@@ -22,7 +21,7 @@ from annotated_types import Ge, Gt, Le, Lt
 from sim.classroom import adapter
 from sim.scenario import ModelParams, Scenario, ScenarioError
 
-TEACHER_LEVERS = ("ranking", "attention_scale")  # the market adds "source_diversity", "quality_ranking"
+TEACHER_LEVERS = ("ranking", "attention_scale", "source_diversity", "quality_ranking")
 ATTENTION_SCALES = (0.25, 0.5, 1.0, 2.0, 4.0)
 
 
@@ -36,6 +35,7 @@ class Lever:
     low: float = -math.inf
     high: float = math.inf
     param: bool = True  # a model parameter (applied by adapter.apply_platform)
+    low_open: bool = False  # the low end is excluded (source_diversity > 0)
 
     def parse(self, raw: Any) -> tuple[Any, str | None]:
         """(value, None) if ``raw`` is allowed, else (None, message)."""
@@ -48,7 +48,9 @@ class Lever:
             value = float(str(raw).strip())
         except ValueError:
             return None, f"not a number: enter a number from {self.low:g} to {self.high:g}"
-        if not math.isfinite(value) or not self.low <= value <= self.high:
+        if not math.isfinite(value) or not self.low <= value <= self.high or (self.low_open and value == self.low):
+            if self.low_open:
+                return None, f"must be above {self.low:g} and at most {self.high:g}"
             return None, f"must be from {self.low:g} to {self.high:g}"
         return value, None
 
@@ -70,13 +72,14 @@ def param_lever(key: str) -> Lever:
     label = (field.description or key).split(":")[0].capitalize()
     if typing.get_origin(field.annotation) is typing.Literal:
         return Lever(key, label, choices=typing.get_args(field.annotation))
-    low, high = -math.inf, math.inf
+    low, high, low_open = -math.inf, math.inf, False
     for bound in field.metadata:
         if isinstance(bound, (Ge, Gt)):
             low = float(getattr(bound, "ge", getattr(bound, "gt", low)))
+            low_open = isinstance(bound, Gt)
         if isinstance(bound, (Le, Lt)):
             high = float(getattr(bound, "le", getattr(bound, "lt", high)))
-    return Lever(key, label, low=low, high=high)
+    return Lever(key, label, low=low, high=high, low_open=low_open)
 
 
 def teacher_levers(keys: tuple[str, ...] = TEACHER_LEVERS) -> tuple[Lever, ...]:

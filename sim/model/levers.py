@@ -23,16 +23,23 @@ class FeedLevers:
     """Decayed impression, positive and negative counts per page and for the platform, and the factor Q."""
 
     def __init__(self, n_pages: int, config):
-        self.quality_ranking = config.quality_ranking
-        self.complaint_ranking = config.complaint_ranking
-        self.memory = config.quality_memory
-        self.prior = config.quality_prior
-        self.diversity = config.source_diversity
+        self.configure(config)
         self.counts = np.zeros((3, n_pages))  # I_j, L_j, H_j
         self.totals = np.zeros(3)  # I, L, H
         self.q = np.ones(n_pages)
         self.h = np.ones(n_pages)
         self.factor = np.ones(n_pages)
+
+    def configure(self, config) -> None:
+        """Take the levers' settings from a configuration (at build, or when the rules change mid-run)."""
+        self.quality_ranking = config.quality_ranking
+        self.complaint_ranking = config.complaint_ranking
+        self.memory = config.quality_memory
+        self.prior = config.quality_prior
+        self.diversity = config.source_diversity
+        if hasattr(self, "q"):  # the estimates stay; Q follows the new exponents from today
+            self.factor = self.q**self.quality_ranking * self.h ** (-self.complaint_ranking) if self.ranking_on \
+                else np.ones_like(self.q)
 
     @property
     def ranking_on(self) -> bool:

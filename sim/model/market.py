@@ -202,6 +202,21 @@ class MarketModel(mesa.Model):
         self._annoy = np.array([p.annoy_promo, p.annoy_value, p.annoy_ad, 0.0])
         self._share_prob = np.array([p.share_prob_promo, p.share_prob_value, p.share_prob_ad, 0.0])
 
+    def refresh_parameters(self) -> None:
+        """Recompute what the model derived from ``p`` at build time, after ``p`` was replaced between days.
+
+        For callers that change the rules mid-run (the classroom game): the
+        channel and kind tables, the state update's parameters, the feed's
+        levers (their estimates are kept) and the market's kernel parameters.
+        Parameters drawn at set-up (the world, the population, the pages)
+        keep their drawn values.
+        """
+        self._build_lookup_tables()
+        self._state_parameters = np.array([getattr(self.p, name) for name in STATE_PARAMETERS], dtype=np.float64)
+        self.levers.configure(self.p)
+        if self.market is not None:
+            self.market.configure(self.p)
+
     # -- one day ---------------------------------------------------------------
 
     def step(self) -> None:

@@ -33,7 +33,7 @@ class PageMarket:
         self.counts = np.zeros((n_pages, len(md.PAGE_COUNTS)), np.int64)
         self.user_counts = np.zeros((model.n_users, len(md.USER_COUNTS)), np.int64)
         self._edge_of = np.full(n_pages, -1, np.int64)
-        self._par = np.array([self._parameter(config, name) for name in md.PARAMETERS], dtype=np.float64)
+        self.configure(config)
         self._quality = self.pages.quality
         firm_followers = model.users.follows.sum(axis=0)
         self.recorder = PageRecorder(np.concatenate([firm_followers, self.followers]), config.steps, market.weekly)
@@ -46,6 +46,11 @@ class PageMarket:
         self._n_events = 0
         self.trace_candidates = False  # set True to keep each day's candidates in `trace` (tests, viewers)
         self.trace = np.empty((0, 5), np.int64)
+
+    def configure(self, config) -> None:
+        """The kernel's parameters (`market_day.PARAMETERS`) from a configuration, at build or mid-run."""
+        self.trust_start = min(1.0, config.trust0 + config.follower_trust_bonus)
+        self._par = np.array([self._parameter(config, name) for name in md.PARAMETERS], dtype=np.float64)
 
     def _parameter(self, config, name: str) -> float:
         if name == "chronological":
