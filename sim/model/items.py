@@ -74,17 +74,10 @@ class ItemLog:
 
     def add(self, firm: int, kinds: np.ndarray, day: int) -> np.ndarray:
         """Register new items of one firm and day; returns their ids."""
-        n = len(kinds)
-        self._grow(n)
-        ids = np.arange(self.size, self.size + n)
-        self._firm[ids] = firm
-        self._kind[ids] = kinds
-        self._day[ids] = day
-        self.size += n
-        return ids
+        return self.add_many(firm, kinds, day)
 
-    def add_many(self, pages: np.ndarray, kinds: np.ndarray, day: int) -> np.ndarray:
-        """Register new items of several pages (``pages[k]`` made item k) on one day; returns their ids."""
+    def add_many(self, pages: np.ndarray | int, kinds: np.ndarray, day: int) -> np.ndarray:
+        """Register new items of several pages (``pages[k]`` made item k; one page for all) on one day; their ids."""
         n = len(kinds)
         self._grow(n)
         ids = np.arange(self.size, self.size + n)

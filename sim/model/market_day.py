@@ -303,15 +303,8 @@ def user_day(
         for q in range(n_liked):  # follows: one draw per page and day (the user did not follow it at dawn)
             b = liked[q]
             if rng.random() < follow_probability(par[TRUST0], par[FOLLOW]):
-                if e_length[i] < e_capacity[i]:
-                    e = s + e_length[i]
-                    e_page[e], e_trust[e], e_fatigue[e] = b, par[TRUST_START], 0.0
-                    e_length[i] += 1
-                else:
-                    if n_pend == pend_user.shape[0]:
-                        pend_user, pend_page, _ = _grow3(pend_user, pend_page, np.zeros(n_pend, np.bool_))
-                    pend_user[n_pend], pend_page[n_pend] = i, b
-                    n_pend += 1
+                pend_user, pend_page, n_pend = _follow(i, b, par[TRUST_START], e_start, e_length, e_capacity, e_page,
+                                                       e_trust, e_fatigue, pend_user, pend_page, n_pend)  # fmt: skip
                 followers[b] += 1
                 counts[n_firms + b, FOLLOW_REACTION] += 1
                 if record_events:
@@ -335,6 +328,21 @@ def _event(events, n, day, user, page, code, cause):
     if n < events.shape[0]:
         events[n, 0], events[n, 1], events[n, 2], events[n, 3], events[n, 4] = day, user, page, code, cause
     return n + 1
+
+
+@njit(cache=True)
+def _follow(i, b, trust_start, e_start, e_length, e_capacity, e_page, e_trust, e_fatigue, pend_user, pend_page,
+            n_pend):
+    """User i follows page b: a new edge in its row, or, if the row is full, a pending follow (grown after the day)."""
+    if e_length[i] < e_capacity[i]:
+        e = e_start[i] + e_length[i]
+        e_page[e], e_trust[e], e_fatigue[e] = b, trust_start, 0.0
+        e_length[i] += 1
+        return pend_user, pend_page, n_pend
+    if n_pend == pend_user.shape[0]:
+        pend_user, pend_page, _ = _grow3(pend_user, pend_page, np.zeros(n_pend, np.bool_))
+    pend_user[n_pend], pend_page[n_pend] = i, b
+    return pend_user, pend_page, n_pend + 1
 
 
 @njit(cache=True)
@@ -368,15 +376,8 @@ def discover(rate, cumulative, e_start, e_length, e_capacity, e_page, e_trust, e
             known = known or (out_user[q] == i and out_page[q] == b)
         if known:
             continue
-        if e_length[i] < e_capacity[i]:
-            e = s + e_length[i]
-            e_page[e], e_trust[e], e_fatigue[e] = b, trust_start, 0.0
-            e_length[i] += 1
-        else:
-            if n_pend == out_user.shape[0]:
-                out_user, out_page, _ = _grow3(out_user, out_page, np.zeros(n_pend, np.bool_))
-            out_user[n_pend], out_page[n_pend] = i, b
-            n_pend += 1
+        out_user, out_page, n_pend = _follow(i, b, trust_start, e_start, e_length, e_capacity, e_page, e_trust,
+                                             e_fatigue, out_user, out_page, n_pend)  # fmt: skip
         followers[b] += 1
         counts[n_firms + b, FOLLOW_DISCOVERY] += 1
         if record_events:
