@@ -162,3 +162,37 @@ def test_users_following_and_unfollowing_any_page_are_counted_from_the_state():
         recent = sum(1 for days in unfollowed_on.values() if days[-1] > model.steps - 51)
         assert row["users_unfollowed_51d"] == recent
     assert 0 < row["users_unfollowed_51d"] < model.n_users
+
+
+def test_the_firms_new_daily_outputs_match_the_state():
+    """Unfollows by cause add up; newly hidden ads are the rise of hidden ads; commenters' trust change recomputed."""
+    from tests.conftest import RecordingModel
+
+    firms = [{"name": "broadcast", "preset": "broadcast", "ads_per_day": 200},
+             {"name": "dialogue", "preset": "dialogue", "reply_rate": 0.5, "delete_critics": 0.5}]  # fmt: skip
+    model = RecordingModel(seed=3, width=20, height=20, steps=25, firms=firms, annoy_base=0.1, fatigue_gain=0.3)
+    while model.running:
+        model.step()
+    table = model.firm_table()
+    causes = table[["unfollows_fatigue", "unfollows_negative", "unfollows_deleted"]].sum(axis=1)
+    assert (causes == table["unfollows"]).all() and table["unfollows_deleted"].sum() > 0
+    for d, day in enumerate(model.days):
+        row = table[table["step"] == d + 1].set_index("firm")
+        hidden = day["ads_hidden_after"].sum(axis=0) - day["ads_hidden"].sum(axis=0)
+        assert row["ads_hidden_new"].tolist() == hidden.tolist()
+        if d == 0:
+            assert row["commenter_trust_change_answered"].isna().all()
+            continue
+        before, r = model.days[d - 1], model.days[d - 1]["reactions"]
+        talked = r.comment | r.critic
+        pairs, answered = r.pair[talked], r.answered[talked]
+        for k, firm in enumerate(("broadcast", "dialogue")):
+            for column, want in (("commenter_trust_change_answered", True), ("commenter_trust_change_unanswered", False)):
+                mine = {p for p in pairs[pairs % 2 == k].tolist()}
+                picked = [p for p in mine if answered[pairs == p].any() == want]
+                got = row.loc[firm, column]
+                if not picked:
+                    assert np.isnan(got)
+                    continue
+                change = [day["trust_after"].reshape(-1)[p] - before["trust"].reshape(-1)[p] for p in picked]
+                assert got == pytest.approx(np.mean(change))

@@ -28,6 +28,8 @@ class UserCascades:
 
     def assign(self, day, users, items, direct, transit, reads_indptr, reads_indices, n_users) -> np.ndarray:
         """The cascade of each of today's shares (``direct``: got from the page itself); new ones are recorded."""
+        if users.size == 0:
+            return np.empty(0, np.int64)
         prev_sharer, prev_item, prev_cascade = transit
         keys = prev_item.astype(np.int64) * n_users + prev_sharer
         order = np.argsort(keys, kind="stable")
@@ -40,7 +42,7 @@ class UserCascades:
         self.count += n_new
         if self.count > self._size.shape[0]:
             self._size = np.concatenate([self._size, np.zeros(max(self.count, self._size.shape[0]), np.int64)])
-        np.add.at(self._size, cascade, 1)
+        self._size += np.bincount(cascade, minlength=self._size.shape[0])
         return cascade
 
     def table(self, item_page: np.ndarray, page_names: np.ndarray) -> pd.DataFrame:

@@ -330,6 +330,47 @@ def follow_totals(follows, edge_length, last_unfollow, since):
     return following, unfollowed
 
 
+@njit(cache=True)
+def distinct_commenters(pairs, answered, trust_flat, slot):
+    """Each commenting (user, firm) pair once, answered if any of its comments was, and its trust now.
+
+    ``slot`` (N * F, all -1, and left so) is `update_state`'s scratch, free between days' updates.
+    """
+    out = np.empty(pairs.shape[0], np.int64)
+    any_answered = np.zeros(pairs.shape[0], np.bool_)
+    k = 0
+    for c in range(pairs.shape[0]):
+        p = pairs[c]
+        if slot[p] < 0:
+            slot[p] = k
+            out[k] = p
+            k += 1
+        any_answered[slot[p]] = any_answered[slot[p]] or answered[c]
+    trust = np.empty(k)
+    for j in range(k):
+        slot[out[j]] = -1
+        trust[j] = trust_flat[out[j]]
+    return out[:k], any_answered[:k], trust
+
+
+@njit(cache=True, error_model="numpy")
+def trust_change(pairs, answered, before, trust_flat, n_firms):
+    """(2, F): mean trust now minus ``before`` over the pairs, answered (row 0) and not (row 1); NaN if none."""
+    total = np.zeros((2, n_firms))
+    count = np.zeros((2, n_firms))
+    for j in range(pairs.shape[0]):
+        row = 0 if answered[j] else 1
+        f = pairs[j] % n_firms
+        total[row, f] += trust_flat[pairs[j]] - before[j]
+        count[row, f] += 1
+    out = np.full((2, n_firms), np.nan)
+    for row in range(2):
+        for f in range(n_firms):
+            if count[row, f] > 0:
+                out[row, f] = total[row, f] / count[row, f]
+    return out
+
+
 # -- shares ----------------------------------------------------------------------------
 
 

@@ -444,27 +444,19 @@ class MarketModel(mesa.Model):
 
     def _remember_commenters(self, pairs: np.ndarray, answered: np.ndarray) -> None:
         """Today's commenters on the firms' items (once per pair; answered if any comment was), with today's dawn trust."""
-        unique, inverse = np.unique(pairs, return_inverse=True)
-        any_answered = np.zeros(unique.size, bool)
-        np.logical_or.at(any_answered, inverse, answered)
-        self._commenters_today = (unique, any_answered, self.users.flat("trust")[unique].copy())
+        self._commenters_today = kernels.distinct_commenters(pairs, answered, self.users.flat("trust"),
+                                                             self._scratch.slot)  # fmt: skip
 
     def _commenter_trust_change(self) -> np.ndarray:
         """(2, F): yesterday's commenters' mean trust change since yesterday's dawn, answered and not (NaN if none)."""
         pairs, answered, before = self._commenters
         self._commenters = self._commenters_today
-        n_firms = len(self.firms)
-        change = self.users.flat("trust")[pairs] - before
-        firm = pairs % n_firms
-        out = np.full((2, n_firms), np.nan)
-        for row, group in enumerate((answered, ~answered)):
-            n = np.bincount(firm[group], minlength=n_firms)
-            total = np.bincount(firm[group], change[group], minlength=n_firms)
-            out[row, n > 0] = total[n > 0] / n[n > 0]
-        return out
+        return kernels.trust_change(pairs, answered, before, self.users.flat("trust"), len(self.firms))
 
     def end_of_day(self, seen: fd.Candidates, r: Reactions) -> None:
         """Page records and the levers' estimates for tomorrow, from every page's impressions and reactions today."""
+        if self.market is None and not self.levers.ranking_on:
+            return  # part 1 without ranking levers: nothing to estimate, no page records
         n_pages = len(self.firms) + self.p.market.pages
         firm_rows = np.stack([
             np.bincount(seen.firm, minlength=len(self.firms)),
@@ -472,8 +464,7 @@ class MarketModel(mesa.Model):
             np.bincount(seen.firm, r.negative, minlength=len(self.firms)),
         ])  # fmt: skip
         if self.market is None:
-            if self.levers.ranking_on:
-                self.levers.end_of_day(*firm_rows)
+            self.levers.end_of_day(*firm_rows)
             return
         impressions, positives, negatives = self.market.reaction_counts()
         impressions[: len(self.firms)] += firm_rows[0].astype(np.int64)
