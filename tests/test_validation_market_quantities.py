@@ -140,9 +140,8 @@ def test_follower_growth_is_the_median_monthly_growth_of_pages_that_posted_over_
     assert QUANTITIES["follower_growth_per_month"](tables) == pytest.approx(rates[1])
     doubling = growth_tables()
     weekly = doubling["pages_weekly"]
-    doubling["pages_weekly"] = weekly.assign(followers=np.where(weekly["page"] == 1,
-                                                                        50 * 2.0 ** (np.maximum(weekly["week"] - 7, 0) / 13),
-                                                                        weekly["followers"]))  # fmt: skip
+    from_week_7 = 50 * 2.0 ** (np.maximum(weekly["week"] - 7, 0) / 13)
+    doubling["pages_weekly"] = weekly.assign(followers=np.where(weekly["page"] == 1, from_week_7, weekly["followers"]))
     # now page 1 doubles too from week 7 on: the median is the doubling rate over the last 13 weeks
     assert QUANTITIES["follower_growth_per_month"](doubling) == pytest.approx(2.0 ** (30 / 91) - 1)
 
@@ -320,5 +319,6 @@ def test_quantities_by_replication_of_a_stacked_market_run():
     assert values["replication"].tolist() == [0, 1]
     for r, rep in enumerate(reps):
         last = rep.platform.iloc[-1]
-        assert values.loc[r, "unfollow_share_51d"] == pytest.approx(last["users_unfollowed_51d"] / last["users_following"])
+        share = last["users_unfollowed_51d"] / last["users_following"]
+        assert values.loc[r, "unfollow_share_51d"] == pytest.approx(share)
     assert values["follower_growth_per_month"].notna().all()
