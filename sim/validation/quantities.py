@@ -439,7 +439,7 @@ def ad_action_rate(tables: Tables) -> float:
     "negative reactions (negative comments) to the firms' items / the firms' impressions, every channel "
     "(posts, shares, ads, replies), last 90 days: the firms only, because the page table has no negative "
     "reactions per page yet",
-    "scale-free",
+    "scale-sensitive: the firms' ad counts are absolute, so their ads reach a smaller share of a larger world",
 )
 def negative_per_impression_firms(tables: Tables) -> float:
     firms = late_days(tables["firms"], run_days(tables))
