@@ -169,7 +169,7 @@ def last_population_at(db: Path, t: int) -> pd.DataFrame:
 
 TINY = {"width": 12, "height": 12, "steps": 40}
 TRUTH = {"appeal_value": 0.1, "page_post_rate": 2.0}
-RECOVERY_FACTS = ("organic_reach", "feed_shown_share", "engagement_rate")
+RECOVERY_FACTS = ("organic_reach", "feed_read_share", "engagement_rate")
 
 
 def self_facts(base: dict, truth: dict, runs: int, seed: int) -> list[Band]:
@@ -228,7 +228,7 @@ def test_parameter_recovery_realistic(tmp_path):
 
 def write(tmp_path, **changes) -> Path:
     raw = {"name": "tiny", "scenario": str(REPO / "scenarios" / "duel.yaml"), "overrides": {"width": 8, "height": 8, "steps": 20},
-           "facts": "default", "use_facts": ["organic_reach", "feed_shown_share"],
+           "facts": "default", "use_facts": ["organic_reach", "feed_read_share"],
            "parameters": {"appeal_value": {"bounds": [0.02, 0.6]}, "page_post_rate": {"bounds": [0.5, 5]}},
            "population": 4, "generations": 2, "seed": 1, "predictive_draws": 2}  # fmt: skip
     for key, value in changes.items():

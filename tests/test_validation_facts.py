@@ -69,7 +69,7 @@ def test_bad_facts_file_is_one_line_naming_file_and_key(tmp_path, capsys, bad, w
 
 
 def test_unknown_quantity_message_lists_the_known_ones(tmp_path):
-    with pytest.raises(ScenarioError, match="choose one of organic_reach_per_post, feed_shown_share"):
+    with pytest.raises(ScenarioError, match="choose one of organic_reach_per_post, feed_read_share, feed_shown_share"):
         load_facts(write(tmp_path, [fact(quantity="nope")]))
 
 
@@ -185,7 +185,7 @@ def test_run_reports_gain_an_against_published_figures_section(tmp_path):
     section = report[report.index("## Against published figures"):report.index("## Provenance")]
     for f in load_facts().facts:
         assert f"| {f.id} |" in section
-    assert "Of 9 published figures" in section
+    assert f"Of {len(load_facts())} published figures" in section
     events = pd.read_parquet(out / "follow_events.parquet")
     assert {"replication", "step", "user", "firm", "event"} <= set(events.columns)
 
@@ -200,11 +200,11 @@ def test_figure_draws_unmeasured_facts_and_log_rows(tmp_path):
     facts = load_facts()
     values = pd.DataFrame({q: [float("nan")] * 2 for q in facts.quantities()})
     values["engagement_per_post_per_follower"] = [0.12, 0.14]  # 100x the band: a log row
-    values["feed_shown_share"] = [0.2, 0.21]  # inside a narrow band: linear
+    values["feed_read_share"] = [0.11, 0.12]  # inside a narrow band: linear
     table = compare(facts, values)
     rows = {r.fact: r for r in table.itertuples(index=False)}
-    assert is_log_row(rows["engagement_rate"]) and not is_log_row(rows["feed_shown_share"])
+    assert is_log_row(rows["engagement_rate"]) and not is_log_row(rows["feed_read_share"])
     assert not is_log_row(rows["cascades_100"])  # unmeasured, zero lower bound
     path = plot_validation(table, tmp_path / "v.png")
     assert path.stat().st_size > 10_000
-    assert (table["verdict"] == "unmeasured").sum() == len(table) - 2
+    assert (table["verdict"] == "unmeasured").sum() == len(table) - 3  # two engagement facts, one read share

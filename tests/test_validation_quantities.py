@@ -69,8 +69,9 @@ def test_organic_reach_per_post_is_the_mean_over_firms_of_each_firms_mean(hand_t
     assert compute_quantities(hand_tables, ["organic_reach_per_post"])["organic_reach_per_post"] == pytest.approx(0.15)
 
 
-def test_feed_shown_share_uses_the_last_90_days(hand_tables):
-    assert QUANTITIES["feed_shown_share"](hand_tables) == pytest.approx(30 / 150)
+def test_feed_read_share_uses_the_last_90_days(hand_tables):
+    assert QUANTITIES["feed_read_share"](hand_tables) == pytest.approx(30 / 150)
+    assert QUANTITIES["feed_shown_share"](hand_tables) == pytest.approx(30 / 150)  # the older name
 
 
 def test_engagement_counts_likes_comments_and_all_shares_per_follower(hand_tables):
@@ -88,14 +89,14 @@ def test_ad_action_rate_is_positive_reactions_per_ad_seen(hand_tables):
     assert QUANTITIES["ad_action_rate"](hand_tables) == pytest.approx(6 / 1000)
 
 
-def test_unfollow_share_among_users_active_in_the_last_51_days(hand_tables):
+def test_firm_unfollow_share_among_users_active_in_the_last_51_days(hand_tables):
     # following when day 50 starts: users 1, 2 (A) and 3 (B); user 5 joins in the window; 1, 2 and 5 unfollow
-    assert QUANTITIES["unfollow_share_51d"](hand_tables) == pytest.approx(3 / 4)
+    assert QUANTITIES["firm_unfollow_share_51d"](hand_tables) == pytest.approx(3 / 4)
 
 
-def test_follower_growth_per_month_is_the_geometric_rate_over_90_days(hand_tables):
+def test_firm_follower_growth_per_month_is_the_geometric_rate_over_90_days(hand_tables):
     a = 2.0 ** (30 / 90) - 1
-    assert QUANTITIES["follower_growth_per_month"](hand_tables) == pytest.approx((a + 0.0) / 2)
+    assert QUANTITIES["firm_follower_growth_per_month"](hand_tables) == pytest.approx((a + 0.0) / 2)
 
 
 def test_popularity_exponent_recovers_a_known_power_law():
@@ -120,10 +121,10 @@ def test_quantities_are_nan_when_nothing_can_be_measured(hand_tables):
 
 def test_quantities_by_replication_splits_stacked_tables(hand_tables):
     stacked = {k: pd.concat([t.assign(replication=0), t.assign(replication=1)]) for k, t in hand_tables.items()}
-    values = quantities_by_replication(stacked, ["feed_shown_share", "unfollow_share_51d"])
+    values = quantities_by_replication(stacked, ["feed_read_share", "firm_unfollow_share_51d"])
     assert values["replication"].tolist() == [0, 1]
-    assert values["feed_shown_share"].tolist() == pytest.approx([0.2, 0.2])
-    assert values["unfollow_share_51d"].tolist() == pytest.approx([0.75, 0.75])
+    assert values["feed_read_share"].tolist() == pytest.approx([0.2, 0.2])
+    assert values["firm_unfollow_share_51d"].tolist() == pytest.approx([0.75, 0.75])
 
 
 def test_unknown_quantity_names_are_refused(hand_tables):
@@ -153,7 +154,7 @@ def test_with_ample_attention_every_post_reaches_every_follower_and_every_item_i
     posts = tables["cascades"].loc[~tables["cascades"]["is_ad"]]
     assert (posts["direct_seen"] == posts["audience"]).all()
     assert QUANTITIES["organic_reach_per_post"](tables) == pytest.approx(1.0)
-    assert QUANTITIES["feed_shown_share"](tables) == pytest.approx(1.0)
+    assert QUANTITIES["feed_read_share"](tables) == pytest.approx(1.0)
 
 
 def test_item_counters_add_up_to_the_firm_table_without_replies():
