@@ -216,11 +216,11 @@ def test_negative_feedback_per_impression_for_the_firms_and_for_every_page():
     tables["firms"] = pd.DataFrame({"step": [5, 50, 100, 100], "firm": ["A", "A", "A", "B"],
                                     "impressions": [1000, 300, 200, 500], "negative_comments": [500, 6, 4, 10]})
     assert QUANTITIES["negative_per_impression_firms"](tables) == pytest.approx(20 / 1000)  # day 5 is outside
-    assert "events" in unmeasurable("negative_per_impression_pages", tables)
-    tables["pages"] = pd.DataFrame({"page": [0, 1], "name": ["A", "B"], "impressions": [600, 400]})
-    tables["events"] = pd.DataFrame({"day": 1, "user": 0, "page": ["A", "B", "A", "B"],
-                                     "event": ["negative_comment", "negative_comment", "comment", "follow"]})
-    assert QUANTITIES["negative_per_impression_pages"](tables) == pytest.approx(2 / 1000)
+    tables["pages"] = pd.DataFrame({"page": [0, 1], "name": ["A", "B"], "impressions": [600, 400],
+                                    "negative_reactions": [15, 5]})
+    assert QUANTITIES["negative_per_impression_pages"](tables) == pytest.approx(20 / 1000)
+    del tables["pages"]
+    assert "pages" in unmeasurable("negative_per_impression_pages", tables)
 
 
 # -- the facts file ------------------------------------------------------------------------------------

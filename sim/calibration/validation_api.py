@@ -13,7 +13,7 @@ from typing import Any
 from sim.calibration.facts import Band, FactsError
 from sim.scenario import ScenarioError
 
-TABLES = ("firms", "platform", "cascades", "follow_events")
+TABLES = ("firms", "platform", "cascades", "follow_events", "pages", "pages_weekly", "user_cascades", "events")
 
 
 def facts_table(path: str | None, where: str = "") -> dict[str, Band]:

@@ -471,7 +471,7 @@ class MarketModel(mesa.Model):
         positives[: len(self.firms)] += firm_rows[1].astype(np.int64)
         negatives[: len(self.firms)] += firm_rows[2].astype(np.int64)
         self.levers.end_of_day(impressions, positives, negatives)
-        self.market.record_day(impressions, n_pages)
+        self.market.record_day(impressions, positives, negatives, n_pages)
 
     def _sync_grid(self) -> None:
         """Copy user state into the grid's PropertyLayers (small worlds only)."""

@@ -146,7 +146,7 @@ class PageMarket:
         c = self.counts
         return c[:, md.IMPRESSIONS].copy(), c[:, md.POSITIVES].copy(), c[:, md.NEGATIVES].copy()
 
-    def record_day(self, impressions: np.ndarray, n_pages: int) -> None:
+    def record_day(self, impressions: np.ndarray, positives: np.ndarray, negatives: np.ndarray, n_pages: int) -> None:
         """Hand one row per page to the page recorder: firms from their part-1 outputs, background pages from here."""
         model, f, c = self.model, self.n_firms, self.counts
         day = np.zeros((n_pages, len(DAY_COLUMNS)), np.int64)
@@ -165,6 +165,8 @@ class PageMarket:
         day[f:, 6] = c[f:, md.UNFOLLOW_FATIGUE]
         day[f:, 7] = c[f:, md.UNFOLLOW_NEGATIVE]
         day[:, 3] = impressions
+        day[:, 9] = positives
+        day[:, 10] = negatives
         self.recorder.add_day(day)
 
     def log_firm_events(self, joiners, leaving, cause, seen, r) -> None:

@@ -16,7 +16,8 @@ import pandas as pd
 from sim.model.mechanics import AD
 
 DAY_COLUMNS = ("posts", "followers", "organic_reach", "impressions", "follows_reaction", "follows_discovery",
-               "unfollows_fatigue", "unfollows_negative", "unfollows_deleted")  # fmt: skip
+               "unfollows_fatigue", "unfollows_negative", "unfollows_deleted", "positive_reactions",
+               "negative_reactions")  # fmt: skip
 POSTS, FOLLOWERS, ORGANIC, IMPRESSIONS = 0, 1, 2, 3
 WEEK = 7
 

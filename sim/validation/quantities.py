@@ -449,16 +449,16 @@ def negative_per_impression_firms(tables: Tables) -> float:
 
 @quantity(
     "per impression",
-    "negative reactions (negative comments) to every page's items / every page's impressions, whole run, "
-    "from the event log (record_events: true) and the page table",
+    "negative reactions to every page's items / every page's impressions, every channel, whole run "
+    "(the page table's negative_reactions and impressions)",
     "scale-free",
     market_only=True,
-    needs=("pages", "events"),
+    needs=("pages",),
 )
 def negative_per_impression_pages(tables: Tables) -> float:
-    events = tables["events"]
-    seen = tables["pages"]["impressions"].sum()
-    return float((events["event"] == "negative_comment").sum() / seen) if seen else float("nan")
+    pages = tables["pages"]
+    seen = pages["impressions"].sum()
+    return float(pages["negative_reactions"].sum() / seen) if seen else float("nan")
 
 
 # -- posting frequency (the page market makes these testable) ---------------------------------
