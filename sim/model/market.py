@@ -115,7 +115,7 @@ class MarketModel(mesa.Model):
         self._commenters = (np.empty(0, np.int64), np.empty(0, bool), np.empty(0))  # yesterday's, for trust change
         self._commenters_today = self._commenters
         self._causes = np.zeros((3, n_firms))  # today's unfollows of each firm by cause
-        self.last_unfollow = np.full(self.n_users, -UNFOLLOW_WINDOW, np.int64)  # each user's last unfollow day
+        self.last_unfollow = np.full(self.n_users, -UNFOLLOW_WINDOW, np.int32)  # each user's last unfollow day
         self.recorder = ValidationRecorder(n_firms)  # validation counters, no feedback
         self.recorder.on_follow_change(0, np.flatnonzero(self.users.flat("follows")), "initial")
         nothing = np.empty(0, np.int32)
@@ -349,8 +349,7 @@ class MarketModel(mesa.Model):
             users.flat("ads_hidden"), users.flat("days_reached"), n_firms, self._state_parameters,
             self._firm_counts,
         )
-        self._causes = np.zeros((3, n_firms))
-        np.add.at(self._causes, (cause, leaving % n_firms), 1)
+        self._causes = np.bincount(cause * n_firms + leaving % n_firms, minlength=3 * n_firms).reshape(3, n_firms)
         self.last_unfollow[leaving // n_firms] = self.steps
         if self.market is not None and self.p.record_events:
             self.market.log_firm_events(joiners, leaving, cause, seen, r)
