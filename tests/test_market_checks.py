@@ -196,3 +196,17 @@ def test_the_firms_new_daily_outputs_match_the_state():
                     continue
                 change = [day["trust_after"].reshape(-1)[p] - before["trust"].reshape(-1)[p] for p in picked]
                 assert got == pytest.approx(np.mean(change))
+
+
+def test_part_1_keeps_its_following_and_unfollowing_counts_right_without_a_pass_over_users():
+    """Part 1 updates users_following and users_unfollowed_51d from the day's changes; a full recount agrees."""
+    from sim.model import kernels
+
+    model = MarketModel(seed=2, width=20, height=20, steps=120, annoy_base=0.2, fatigue_gain=0.3)
+    while model.running:
+        model.step()
+        recount = kernels.follow_totals(model.users.follows, np.zeros(0, np.int32), model.last_unfollow,
+                                        model.steps - 51)  # fmt: skip
+        today = model.platform_today
+        assert (today["users_following"], today["users_unfollowed_51d"]) == tuple(int(x) for x in recount)
+    assert 0 < today["users_unfollowed_51d"] and (model.firm_table()["unfollows"] > 0).any()

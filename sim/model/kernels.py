@@ -318,13 +318,21 @@ def _attention_totals(feed_user, seen_user, background, attention, offered, took
 
 @njit(cache=True)
 def follow_totals(follows, edge_length, last_unfollow, since):
-    """Users following any firm (or, with edges, any background page); users whose last unfollow is after ``since``."""
+    """Users following any firm (or, with edges, any background page); users whose last unfollow is after ``since``.
+
+    Branch-free sums over the users (the part-1 world has no edges: ``edge_length`` is empty).
+    """
+    n_users, n_firms = follows.shape
+    flat = follows.reshape(-1).view(np.uint8)
+    has_edges = edge_length.shape[0] > 0
     following = 0
     unfollowed = 0
-    for u in range(follows.shape[0]):
-        any_page = edge_length.shape[0] > 0 and edge_length[u] > 0
-        for f in range(follows.shape[1]):
-            any_page = any_page or follows[u, f]
+    for u in range(n_users):
+        any_page = np.uint8(0)
+        for f in range(n_firms):
+            any_page |= flat[u * n_firms + f]
+        if has_edges:
+            any_page |= np.uint8(edge_length[u] > 0)
         following += any_page
         unfollowed += last_unfollow[u] > since
     return following, unfollowed

@@ -116,6 +116,11 @@ class MarketModel(mesa.Model):
         self._commenters_today = self._commenters
         self._causes = np.zeros((3, n_firms))  # today's unfollows of each firm by cause
         self.last_unfollow = np.full(self.n_users, -UNFOLLOW_WINDOW, np.int32)  # each user's last unfollow day
+        # part 1 keeps the two platform counts up to date from the day's follows and unfollows instead of a pass
+        # over every user: firms followed per user, and users by the day of their last unfollow
+        self._firms_followed = self.users.follows.sum(axis=1).astype(np.int16)
+        self._following = int(np.count_nonzero(self._firms_followed))
+        self._last_unfollow_days = np.zeros(config.steps + 2, np.int64)
         self.recorder = ValidationRecorder(n_firms)  # validation counters, no feedback
         self.recorder.on_follow_change(0, np.flatnonzero(self.users.flat("follows")), "initial")
         nothing = np.empty(0, np.int32)
@@ -350,7 +355,7 @@ class MarketModel(mesa.Model):
             self._firm_counts,
         )
         self._causes = np.bincount(cause * n_firms + leaving % n_firms, minlength=3 * n_firms).reshape(3, n_firms)
-        self.last_unfollow[leaving // n_firms] = self.steps
+        self._count_follow_changes(joiners // n_firms, leaving // n_firms)
         if self.market is not None and self.p.record_events:
             self.market.log_firm_events(joiners, leaving, cause, seen, r)
         self._ever_reached += self._firm_counts[5].astype(np.int64)
@@ -434,10 +439,27 @@ class MarketModel(mesa.Model):
         }
         self.platform_record.add(np.array([self.platform_today[c] for c in PLATFORM_COLUMNS]))
 
+    def _count_follow_changes(self, joined: np.ndarray, left: np.ndarray) -> None:
+        """Update the firms followed per user, users following any firm, and each user's last unfollow day."""
+        touched = np.unique(np.concatenate([joined, left]))
+        if touched.size:
+            was = np.count_nonzero(self._firms_followed[touched])
+            np.add.at(self._firms_followed, joined, 1)
+            np.subtract.at(self._firms_followed, left, 1)
+            self._following += np.count_nonzero(self._firms_followed[touched]) - was
+        if left.size:
+            users = np.unique(left)
+            old = self.last_unfollow[users]
+            np.subtract.at(self._last_unfollow_days, old[old >= 0], 1)
+            self._last_unfollow_days[self.steps] += users.size
+            self.last_unfollow[users] = self.steps
+
     def _follow_totals(self) -> tuple[int, int]:
         """Users following any page (a firm or a background page), and users who unfollowed any in 51 days."""
-        edges = self.market.edges.length if self.market is not None else np.zeros(0, np.int32)
-        following, unfollowed = kernels.follow_totals(self.users.follows, edges, self.last_unfollow,
+        if self.market is None:  # kept up to date by _count_follow_changes
+            since = max(0, self.steps - UNFOLLOW_WINDOW + 1)
+            return self._following, int(self._last_unfollow_days[since : self.steps + 1].sum())
+        following, unfollowed = kernels.follow_totals(self.users.follows, self.market.edges.length, self.last_unfollow,
                                                       self.steps - UNFOLLOW_WINDOW)  # fmt: skip
         return int(following), int(unfollowed)
 
