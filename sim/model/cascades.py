@@ -31,9 +31,7 @@ class UserCascades:
         if users.size == 0:
             return np.empty(0, np.int64)
         prev_sharer, prev_item, prev_cascade = transit
-        keys = prev_item.astype(np.int64) * n_users + prev_sharer
-        order = np.argsort(keys, kind="stable")
-        cascade, n_new = _assign(users, items, direct, keys[order], prev_cascade[order], reads_indptr,
+        cascade, n_new = _assign(users, items, direct, prev_sharer, prev_item, prev_cascade, reads_indptr,
                                  reads_indices, n_users, self.count)  # fmt: skip
         new = cascade >= self.count
         self._item.append(items[new].astype(np.int64))
@@ -42,7 +40,7 @@ class UserCascades:
         self.count += n_new
         if self.count > self._size.shape[0]:
             self._size = np.concatenate([self._size, np.zeros(max(self.count, self._size.shape[0]), np.int64)])
-        self._size += np.bincount(cascade, minlength=self._size.shape[0])
+        np.add.at(self._size, cascade, 1)
         return cascade
 
     def table(self, item_page: np.ndarray, page_names: np.ndarray) -> pd.DataFrame:
@@ -61,7 +59,13 @@ class UserCascades:
 
 
 @njit(cache=True)
-def _assign(users, items, direct, sorted_keys, sorted_cascade, indptr, indices, n_users, first_new):
+def _assign(users, items, direct, prev_sharer, prev_item, prev_cascade, indptr, indices, n_users, first_new):
+    keys = np.empty(prev_sharer.shape[0], np.int64)
+    for k in range(keys.shape[0]):
+        keys[k] = np.int64(prev_item[k]) * n_users + prev_sharer[k]
+    order = np.argsort(keys, kind="mergesort")
+    sorted_keys = keys[order]
+    sorted_cascade = prev_cascade[order]
     n = users.shape[0]
     out = np.empty(n, np.int64)
     n_new = 0

@@ -339,6 +339,27 @@ def follow_totals(follows, edge_length, last_unfollow, since):
 
 
 @njit(cache=True)
+def count_follow_changes(joined, left, firms_followed, last_unfollow, last_unfollow_days, day):
+    """Apply a day's follows and unfollows (users, one entry per firm) to the per-user counts; returns the change
+    in users following any firm. ``last_unfollow_days[d]`` counts the users whose last unfollow was on day d."""
+    change = 0
+    for k in range(joined.shape[0]):
+        u = joined[k]
+        change += firms_followed[u] == 0
+        firms_followed[u] += 1
+    for k in range(left.shape[0]):
+        u = left[k]
+        firms_followed[u] -= 1
+        change -= firms_followed[u] == 0
+        if last_unfollow[u] != day:
+            if last_unfollow[u] >= 0:
+                last_unfollow_days[last_unfollow[u]] -= 1
+            last_unfollow_days[day] += 1
+            last_unfollow[u] = day
+    return change
+
+
+@njit(cache=True)
 def distinct_commenters(pairs, answered, trust_flat, slot):
     """Each commenting (user, firm) pair once, answered if any of its comments was, and its trust now.
 

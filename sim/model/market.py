@@ -441,18 +441,8 @@ class MarketModel(mesa.Model):
 
     def _count_follow_changes(self, joined: np.ndarray, left: np.ndarray) -> None:
         """Update the firms followed per user, users following any firm, and each user's last unfollow day."""
-        touched = np.unique(np.concatenate([joined, left]))
-        if touched.size:
-            was = np.count_nonzero(self._firms_followed[touched])
-            np.add.at(self._firms_followed, joined, 1)
-            np.subtract.at(self._firms_followed, left, 1)
-            self._following += np.count_nonzero(self._firms_followed[touched]) - was
-        if left.size:
-            users = np.unique(left)
-            old = self.last_unfollow[users]
-            np.subtract.at(self._last_unfollow_days, old[old >= 0], 1)
-            self._last_unfollow_days[self.steps] += users.size
-            self.last_unfollow[users] = self.steps
+        self._following += kernels.count_follow_changes(joined, left, self._firms_followed, self.last_unfollow,
+                                                        self._last_unfollow_days, self.steps)  # fmt: skip
 
     def _follow_totals(self) -> tuple[int, int]:
         """Users following any page (a firm or a background page), and users who unfollowed any in 51 days."""
