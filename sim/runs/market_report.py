@@ -98,36 +98,29 @@ def market_figures(folder: Path, pages: pd.DataFrame) -> dict[str, tuple[Path, s
     rate_edges = log_bins(pages["posts_per_day"])
     out: dict[str, tuple[Path, str]] = {}
 
-    per_post = binned(background, "posts_per_day", "organic_reach_per_post", rate_edges)
-    fig, ax = plt.subplots(figsize=(7, 4.5))
-    _band(ax, per_post, "background pages: median per bin, 95% interval across replications")
-    _firm_points(ax, pages, "posts_per_day", "organic_reach_per_post", colours)
-    ax.set(xscale="log", xlabel="posts per day (realised)", ylabel="organic reach per post\n(share of followers)",
-           title="Reach per post against posting rate")  # fmt: skip
-    ax.legend(fontsize=8)
-    out["market_reach_per_post"] = (_save(fig, folder / "market_reach_per_post.png"),
-                                    _ratio_sentence(per_post, "organic reach per post", "of followers"))  # fmt: skip
+    def one_panel(key, x, y, edges, labels, what, unit, yscale="linear"):
+        """A binned figure of background pages' ``y`` against ``x`` with the firms as stars; its sentence."""
+        table = binned(background, x, y, edges)
+        fig, ax = plt.subplots(figsize=(7, 4.5))
+        _band(ax, table, "background pages: median per bin, 95% interval across replications")
+        _firm_points(ax, pages, x, y, colours)
+        ax.set(xscale="log", yscale=yscale, **labels)
+        ax.legend(fontsize=8)
+        out[key] = (_save(fig, folder / f"{key}.png"), _ratio_sentence(table, what, unit))
 
-    total = binned(background, "posts_per_day", "organic_reach_mean", rate_edges)
-    fig, ax = plt.subplots(figsize=(7, 4.5))
-    _band(ax, total, "background pages: median per bin, 95% interval across replications")
-    _firm_points(ax, pages, "posts_per_day", "organic_reach_mean", colours)
-    ax.set(xscale="log", yscale="log", xlabel="posts per day (realised)", ylabel="organic reach a day (users)",
-           title="Total daily reach against posting rate")  # fmt: skip
-    ax.legend(fontsize=8)
-    out["market_total_reach"] = (_save(fig, folder / "market_total_reach.png"),
-                                 _ratio_sentence(total, "daily organic reach", "users"))  # fmt: skip
-
-    size = binned(background, "followers_mean", "organic_reach_per_post", log_bins(background["followers_mean"]))
-    fig, ax = plt.subplots(figsize=(7, 4.5))
-    _band(ax, size, "background pages: median per bin, 95% interval across replications")
-    _firm_points(ax, pages, "followers_mean", "organic_reach_per_post", colours)
-    ax.set(xscale="log", xlabel="followers (daily mean)", ylabel="organic reach per post\n(share of followers)",
-           title="Reach per post against page size")  # fmt: skip
-    ax.legend(fontsize=8)
-    sentence = _ratio_sentence(size, "organic reach per post", "of followers").replace(
-        "pages posting about", "pages with about").replace(" a day to those posting about", " followers to those with about")
-    out["market_reach_by_size"] = (_save(fig, folder / "market_reach_by_size.png"), sentence)
+    rate_label = "posts per day (realised)"
+    one_panel("market_reach_per_post", "posts_per_day", "organic_reach_per_post", rate_edges,
+              dict(xlabel=rate_label, ylabel="organic reach per post\n(share of followers)",
+                   title="Reach per post against posting rate"), "organic reach per post", "of followers")
+    one_panel("market_total_reach", "posts_per_day", "organic_reach_mean", rate_edges,
+              dict(xlabel=rate_label, ylabel="organic reach a day (users)", title="Total daily reach against posting rate"),
+              "daily organic reach", "users", yscale="log")
+    one_panel("market_reach_by_size", "followers_mean", "organic_reach_per_post", log_bins(background["followers_mean"]),
+              dict(xlabel="followers (daily mean)", ylabel="organic reach per post\n(share of followers)",
+                   title="Reach per post against page size"), "organic reach per post", "of followers")
+    path, sentence = out["market_reach_by_size"]
+    out["market_reach_by_size"] = (path, sentence.replace("pages posting about", "pages with about").replace(
+        " a day to those posting about", " followers to those with about"))  # fmt: skip
 
     data = pages.assign(follower_change=pages["followers_end"] - pages["followers_start"])
     data["relative_change"] = data["follower_change"] / data["followers_start"].where(data["followers_start"] > 0)
