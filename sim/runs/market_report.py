@@ -192,9 +192,9 @@ def firm_position(folder: Path, pages: pd.DataFrame, colours: dict) -> tuple[Pat
            title="The firms inside the market")  # fmt: skip
     ax.axvline(50, color="grey", linewidth=0.8)
     ax.legend()
-    parts = [f"{firm}: {mean.loc[firm].get('organic_reach_mean', np.nan):.0f}th percentile of daily organic reach and "
-             f"{mean.loc[firm].get('organic_reach_per_post', np.nan):.0f}th of reach per post" for firm in mean.index]  # fmt: skip
-    return _save(fig, folder / "market_firm_position.png"), "Among the background pages, " + "; ".join(parts) + "."
+    parts = [f"{firm} at percentile {mean.loc[firm].get('organic_reach_mean', np.nan):.0f} of daily organic reach and "
+             f"{mean.loc[firm].get('organic_reach_per_post', np.nan):.0f} of reach per post" for firm in mean.index]  # fmt: skip
+    return _save(fig, folder / "market_firm_position.png"), "Among the background pages: " + "; ".join(parts) + "."
 
 
 CAPTIONS = {
