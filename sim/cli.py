@@ -33,6 +33,7 @@ from sim.commandline import (  # noqa: F401 - shared by every command; imported 
     find_shipped,
     print_error,
     program_name,
+    resolve_scenario,
     shown_path,
     sigterm_as_interrupt,
 )
@@ -63,6 +64,7 @@ COMMAND_HELP = {
     "calibrate-report": "rebuild a calibration's report, also mid-run",
     "study": "sample a plausible region and say who wins where (scenario discovery)",
     "study-report": "rebuild a study's analysis and report",
+    "classroom": "the classroom game: each student runs a firm from their own browser",
 }
 
 
@@ -136,21 +138,6 @@ def run_parser() -> argparse.ArgumentParser:
         help="run even when the memory estimate says it cannot fit this machine",
     )
     return parser
-
-
-def resolve_scenario(path: str | None, overrides: list[str], seed: int | None = None, replications: int | None = None) -> Scenario:
-    """Load the YAML (the default scenario if None), apply --set overrides, --seed and --replications."""
-    if replications is not None and replications < 1:
-        raise BadInput(f"--replications: must be at least 1 (got {replications})")
-    if seed is not None and seed < 0:
-        raise BadInput(f"--seed: must be >= 0 (got {seed})")
-    extra = list(overrides)
-    extra += [f"seed={seed}"] if seed is not None else []
-    extra += [f"replications={replications}"] if replications is not None else []
-    if path is None:
-        return load_scenario(shown_path(DEFAULT_SCENARIO), extra)
-    found = find_scenario(path)
-    return load_scenario(path if found == Path(path) else shown_path(found), extra)
 
 
 def list_scenarios() -> int:

@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sim.scenario.paths import PROJECT_ROOT, SCENARIO_DIR, find_shipped
+from sim.scenario.paths import PROJECT_ROOT, SCENARIO_DIR, find_shipped  # noqa: F401 - PROJECT_ROOT re-exported
 
 DEFAULT_SCENARIO = SCENARIO_DIR / "duel.yaml"
 EXIT_BAD_INPUT = 2
@@ -104,3 +104,20 @@ class OneLineParser(argparse.ArgumentParser):
 
     def error(self, message):
         raise BadInput(f"{message} (see {self.prog} --help)")
+
+
+def resolve_scenario(path: str | None, overrides: list[str], seed: int | None = None, replications: int | None = None):
+    """Load the YAML (the default scenario if None), apply --set overrides, --seed and --replications: a Scenario."""
+    from sim.scenario import load_scenario
+
+    if replications is not None and replications < 1:
+        raise BadInput(f"--replications: must be at least 1 (got {replications})")
+    if seed is not None and seed < 0:
+        raise BadInput(f"--seed: must be >= 0 (got {seed})")
+    extra = list(overrides)
+    extra += [f"seed={seed}"] if seed is not None else []
+    extra += [f"replications={replications}"] if replications is not None else []
+    if path is None:
+        return load_scenario(shown_path(DEFAULT_SCENARIO), extra)
+    found = find_scenario(path)
+    return load_scenario(path if found == Path(path) else shown_path(found), extra)

@@ -36,7 +36,7 @@ from tests.study_helpers import REPO, stored_study, study_file
 
 CALIBRATION = {
     "name": "tiny", "scenario": str(REPO / "scenarios" / "duel.yaml"), "overrides": {"width": 8, "height": 8, "steps": 20},
-    "facts": "default", "use_facts": ["organic_reach", "feed_shown_share"],
+    "facts": "default", "use_facts": ["organic_reach", "feed_read_share"],
     "parameters": {"appeal_value": {"bounds": [0.02, 0.6]}}, "population": 4, "generations": 1, "seed": 1,
     "predictive_draws": 2,
 }  # fmt: skip

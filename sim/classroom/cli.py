@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 from sim.classroom.gamelog import LogError
-from sim.cli import PROJECT_ROOT, BadInput, OneLineParser, find_scenario, print_error, shown_path
+from sim.commandline import PROJECT_ROOT, BadInput, OneLineParser, find_scenario, print_error, shown_path
 from sim.runs.provenance import utc_now
 from sim.scenario import ScenarioError, load_scenario
 

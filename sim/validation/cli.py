@@ -15,8 +15,7 @@ from pathlib import Path
 
 import yaml
 
-from sim.cli import resolve_scenario
-from sim.commandline import BadInput, OneLineParser
+from sim.commandline import BadInput, OneLineParser, resolve_scenario
 from sim.runs.provenance import utc_now
 from sim.runs.results import default_folder
 from sim.scenario.paths import DEFAULT_SCENARIO, find_shipped

@@ -24,7 +24,7 @@ import sys
 import warnings
 from pathlib import Path
 
-from sim.cli import BadInput, OneLineParser, print_error
+from sim.commandline import BadInput, OneLineParser, print_error
 from sim.model.market import GRID_CELL_LIMIT
 from sim.scenario import ScenarioError
 from sim.scenario.paths import find_shipped
