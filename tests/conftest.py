@@ -77,8 +77,10 @@ def warm_kernels():
 
     announce_compiling(sys.__stderr__)  # past pytest's capture: seen while it happens
     run(MarketModel(seed=1, width=8, height=8, steps=3, source_diversity=0.5))  # every cached kernel of part 1 ...
-    run(MarketModel(seed=1, width=8, height=8, steps=12, source_diversity=0.5, record_events=True, pages_followed=1,
-                    market={"pages": 30, "discover_rate": 1.0}))  # ... and of the market, rows grown included
+    market = MarketModel(seed=1, width=8, height=8, steps=12, source_diversity=0.5, record_events=True,
+                         pages_followed=1, market={"pages": 30, "discover_rate": 1.0})
+    market.market.trace_candidates = True
+    run(market)  # ... and of the market: rows grown, the candidates traced
 
 
 @pytest.fixture
