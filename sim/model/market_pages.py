@@ -34,7 +34,6 @@ class PageMarket:
         self.user_counts = np.zeros((model.n_users, len(md.USER_COUNTS)), np.int64)
         self._edge_of = np.full(n_pages, -1, np.int64)
         self.configure(config)
-        self._quality = self.pages.quality
         firm_followers = model.users.follows.sum(axis=0)
         self.recorder = PageRecorder(np.concatenate([firm_followers, self.followers]), config.steps, market.weekly)
         self.record_events = config.record_events
@@ -43,7 +42,6 @@ class PageMarket:
         self._pending = (np.empty(0, np.int64), np.empty(0, np.int64))
         self._posts_today = np.zeros(self.pages.size, np.int64)
         self._day_events = np.empty((0, 5), np.int64)
-        self._n_events = 0
         self.trace_candidates = False  # set True to keep each day's candidates in `trace` (tests, viewers)
         self.trace = np.empty((0, 5), np.int64)
 
@@ -91,7 +89,7 @@ class PageMarket:
             edges.start, edges.length, edges.capacity, edges.page, edges.trust, edges.fatigue,
             self._post_ptr, self._post_item, self._post_kind,
             ptr, order, feed.firm, feed.channel, feed.kind, feed.item, feed.social,
-            self._quality, model.levers.factor, model._type_weight, model._load, model._annoy, model._share_prob,
+            self.pages.quality, model.levers.factor, model._type_weight, model._load, model._annoy, model._share_prob,
             self._par, model.rng, seen, self.counts, self.followers, self.user_counts,
             c["seen"], c["likes"], c["comments"], c["direct_seen"], c["direct_positive"],
             self._edge_of, events, self.record_events, day, self.trace, model.last_unfollow,
