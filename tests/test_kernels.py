@@ -254,6 +254,19 @@ def test_stepping_past_the_horizon_keeps_every_day():
     assert model.firm_table()["step"].max() == 5 and len(model.platform_table()) == 5
 
 
+def test_a_model_stepped_past_its_horizon_counts_as_one_built_for_the_longer_run():
+    # the per-day unfollow counts must grow with the run (the demo and the classroom step past `steps`);
+    # a fixed-size array silently drops the late days' unfollows (and a compiled kernel writes out of bounds)
+    short, full = MarketModel(seed=4, width=20, height=20, steps=3), MarketModel(seed=4, width=20, height=20, steps=12)
+    for _ in range(12):
+        short.step()
+        full.step()
+    late = full.platform_table()["users_unfollowed_51d"].iloc[3:]
+    assert late.max() > late.iloc[0]  # unfollows do happen past day 3, so the comparison below can fail
+    pd.testing.assert_frame_equal(short.platform_table(), full.platform_table())
+    pd.testing.assert_frame_equal(short.firm_table(), full.firm_table())
+
+
 def test_the_datacollector_view_holds_the_recorded_days():
     model = run(MarketModel(seed=2, width=10, height=10, steps=4))
     collector = model.datacollector

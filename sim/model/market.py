@@ -441,6 +441,8 @@ class MarketModel(mesa.Model):
 
     def _count_follow_changes(self, joined: np.ndarray, left: np.ndarray) -> None:
         """Update the firms followed per user, users following any firm, and each user's last unfollow day."""
+        if self.steps + 1 >= len(self._last_unfollow_days):  # stepping past the horizon: the kernel writes day `steps`
+            self._last_unfollow_days = np.concatenate([self._last_unfollow_days, np.zeros_like(self._last_unfollow_days)])
         self._following += kernels.count_follow_changes(joined, left, self._firms_followed, self.last_unfollow,
                                                         self._last_unfollow_days, self.steps)  # fmt: skip
 
