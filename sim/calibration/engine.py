@@ -108,20 +108,27 @@ def observed(bands: list[Band]) -> dict[str, float]:
     return {b.id: (b.low + b.high) / 2 for b in bands}
 
 
-def build_abc(priors: list[Prior], bands: list[Band], simulate: Callable, population: int, sampler: StaticSampler,
-              resume: bool = False, transition: str = "normal") -> pyabc.ABCSMC:  # fmt: skip
+def build_abc(priors: list[Prior] | list[list[Prior]], bands: list[Band], simulate: Callable | list[Callable],
+              population: int, sampler: StaticSampler, resume: bool = False,
+              transition: str = "normal") -> pyabc.ABCSMC:  # fmt: skip
     """The ABCSMC object; on ``resume`` the first epsilon is the stored last generation's weighted median.
 
-    (pyabc applies ``initial_epsilon`` to the first generation of every ``run()``; infinity there would
-    accept every particle of the first generation after a resume.)
+    One structure: ``priors`` a list of priors and ``simulate`` one function. Several (model selection):
+    a list of prior lists and a list of simulate functions, one per structure, in the same order; the
+    structures share the distance, the epsilon schedule and the population, and pyabc's multi-model
+    ABC-SMC (a uniform prior over the structures, its model perturbation kernel) gives each its posterior
+    probability. (pyabc applies ``initial_epsilon`` to the first generation of every ``run()``; infinity
+    there would accept every particle of the first generation after a resume.)
     """
+    if callable(simulate):
+        priors, simulate = [priors], [simulate]
     initial = "from_sample" if resume else math.inf
     return pyabc.ABCSMC(
-        models=ParticleModel(priors, simulate),
-        parameter_priors=prior_distribution(priors),
+        models=[ParticleModel(p, f) for p, f in zip(priors, simulate)],
+        parameter_priors=[prior_distribution(p) for p in priors],
         distance_function=BandDistance(bands),
         population_size=population,
-        transitions=TRANSITIONS[transition](),
+        transitions=[TRANSITIONS[transition]() for _ in priors],
         eps=pyabc.QuantileEpsilon(initial_epsilon=initial, alpha=ALPHA, weighted=True),
         sampler=sampler,
     )
@@ -202,9 +209,9 @@ class Progress:
 
 
 def run_abc(
-    priors: list[Prior],
+    priors: list[Prior] | list[list[Prior]],
     bands: list[Band],
-    simulate: Callable,
+    simulate: Callable | list[Callable],
     db: Path,
     population: int,
     generations: int | None,
@@ -214,7 +221,10 @@ def run_abc(
     progress: Progress | None = None,
     transition: str = "normal",
 ) -> pyabc.History:
-    """Run (or continue) ABC-SMC until ``generations`` are stored or epsilon <= ``min_epsilon``."""
+    """Run (or continue) ABC-SMC until ``generations`` are stored or epsilon <= ``min_epsilon``.
+
+    ``priors`` and ``simulate`` as `build_abc` takes them: one structure, or one list entry per structure.
+    """
     progress = progress or Progress(generations, quiet=True)
     sampler = StaticSampler(map_, seed, on_progress=progress.on_progress)
     sampler.on_generation = progress.on_generation

@@ -53,7 +53,7 @@ def check_resources(calibration: Calibration, workers: int | None, force: bool) 
     """Refuse, in one line, local workers whose runs cannot fit this machine's memory (unless forced)."""
     from sim.runs.resources import PROCESS_BASE, ResourceError, check_memory, human_bytes, run_estimate
 
-    estimate = run_estimate(calibration.base)
+    estimate = max((run_estimate(s.base) for s in calibration.structures), key=lambda e: e.bytes)  # the largest world
     count = workers or os.cpu_count() or 1
     try:
         check_memory(count * (estimate.bytes + PROCESS_BASE),
@@ -82,7 +82,8 @@ def _run_locked(folder: CalibrationFolder, calibration: Calibration, workers, sc
     folder.initialise(calibration)
     before = stored_generations(folder.history)
     started, clock, provenance = utc_now(), time.perf_counter(), base_metadata()  # the code as it starts
-    simulate = MarketSimulator(calibration.base, calibration.bands, calibration.replications)
+    simulate = [MarketSimulator(s.base, calibration.bands, calibration.replications) for s in calibration.structures]
+    priors = [s.priors for s in calibration.structures]
     progress = Progress(calibration.generations, quiet=quiet)
     if before and not quiet:
         print(f"resuming: {before} generations stored in {folder.history}", file=sys.stderr)
@@ -91,7 +92,7 @@ def _run_locked(folder: CalibrationFolder, calibration: Calibration, workers, sc
                         "fingerprint": calibration.fingerprint()})  # fmt: skip
     with dask_map(workers, scheduler, folder.scratch, worker_timeout) as (map_, used), history_writes(folder.history):
         try:
-            run_abc(calibration.priors, calibration.bands, simulate, folder.history, calibration.population,
+            run_abc(priors, calibration.bands, simulate, folder.history, calibration.population,
                     calibration.generations, calibration.min_epsilon, calibration.seed, map_, progress,
                     transition=calibration.transition)  # fmt: skip
         finally:

@@ -159,3 +159,25 @@ def predictive_validation(calibration: Calibration, predictive: pd.DataFrame, pa
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
+
+
+def model_probability_figure(probabilities: pd.DataFrame, path: Path, name: str) -> Path:
+    """Each structure's posterior probability by generation (generation 1: the prior sample)."""
+    fig, ax = plt.subplots(figsize=(7.5, 3.8))
+    structures = list(dict.fromkeys(probabilities["structure"]))
+    colours = plt.get_cmap("tab10")
+    for k, structure in enumerate(structures):
+        part = probabilities[probabilities["structure"] == structure]
+        ax.plot(part["generation"], part["probability"], "o-", color=colours(k % 10), label=structure)
+    generations = sorted(probabilities["generation"].unique())
+    ax.axhline(1 / max(1, len(structures)), color=PRIOR, ls=":", lw=1, label="uniform prior")
+    ax.set_xticks(generations)
+    ax.set_ylim(-0.02, 1.02)
+    ax.set_xlabel("generation")
+    ax.set_ylabel("posterior probability")
+    ax.set_title(f"{name}: which structure the facts favour", fontsize=10)
+    ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5))
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path

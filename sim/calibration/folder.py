@@ -10,6 +10,15 @@
     OUT/calibrated.yaml       a full scenario at the posterior median
     OUT/figures/, OUT/report.md
 
+A calibration of several structures (model selection) writes, instead of
+the posterior files at the top:
+
+    OUT/model_probabilities.csv        generation, structure, probability
+    OUT/structures/NAME/               each structure's posterior.parquet, posterior_summary.csv,
+                                       reachability.csv, predictive.parquet and figures/
+    OUT/calibrated_NAME.yaml           a scenario at each structure's posterior median (structures with mass)
+    OUT/answer.csv                     the duel's answer per structure and averaged over them
+
 The lock, metadata and damaged-file handling are the jobs' (`sim.jobs.folder`):
 one calibrate at a time samples into a folder. A damaged file never stops
 the folder: a garbled calibration.yaml is set aside and rewritten when the
@@ -55,7 +64,16 @@ class CalibrationFolder(JobFolder):
         self.calibrated = self.out / "calibrated.yaml"
         self.figures = self.out / "figures"
         self.report = self.out / "report.md"
+        self.model_probabilities = self.out / "model_probabilities.csv"
+        self.answer = self.out / "answer.csv"
         self.bad_spec = False
+
+    def structure(self, name: str) -> CalibrationFolder:
+        """The folder of one structure's posterior files (OUT/structures/NAME), laid out as a one-structure
+        calibration's (posterior.parquet, posterior_summary.csv, predictive.parquet, figures/)."""
+        sub = CalibrationFolder(self.out / "structures" / name)
+        sub.calibrated = self.out / f"calibrated_{name}.yaml"
+        return sub
 
     # -- the calibration it holds --------------------------------------------------
 
@@ -66,7 +84,8 @@ class CalibrationFolder(JobFolder):
             return None
         try:
             stored = yaml.safe_load(self.spec.read_text(encoding="utf-8"))
-            if not isinstance(stored, dict) or "parameters" not in stored or "base" not in stored:
+            single = isinstance(stored, dict) and "parameters" in stored and "base" in stored
+            if not (single or isinstance(stored, dict) and isinstance(stored.get("structures"), list)):
                 raise ValueError("not a resolved calibration")
             return stored
         except (OSError, ValueError, yaml.YAMLError) as err:

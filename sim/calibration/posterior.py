@@ -10,6 +10,8 @@ the joint posterior).
 
 from __future__ import annotations
 
+import sqlite3
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -34,17 +36,56 @@ def history(db) -> pyabc.History:
     return pyabc.History(db_url(db), _id=ABC_ID)
 
 
-def posterior_frame(calibration: Calibration, db, t: int | None = None) -> pd.DataFrame:
-    """Generation ``t`` (default: the last), one row per particle: parameters (natural scale), weight, distance."""
+def _rows(db, sql: str, args: tuple) -> list[tuple]:
+    """Rows of a read-only query on the history's SQLite file (pyabc's tables)."""
+    connection = sqlite3.connect(f"file:{Path(db).resolve()}?mode=ro", uri=True)
+    try:
+        return connection.execute(sql, args).fetchall()
+    finally:
+        connection.close()
+
+
+def particle_distances(db, t: int, m: int) -> np.ndarray:
+    """The distances of structure ``m``'s particles in generation ``t``, in particle order (as
+    `pyabc.History.get_distribution` orders them; one accepted sample per particle)."""
+    rows = _rows(db, "SELECT p.id, s.distance FROM particles p JOIN samples s ON s.particle_id = p.id "
+                     "JOIN models mo ON p.model_id = mo.id JOIN populations po ON mo.population_id = po.id "
+                     "WHERE po.abc_smc_id = ? AND po.t = ? AND mo.m = ? ORDER BY p.id", (ABC_ID, int(t), int(m)))  # fmt: skip
+    return np.array([d for _, d in rows], float)
+
+
+def generation_weights(db, t: int) -> np.ndarray:
+    """Every particle's weight in generation ``t``, over all structures (they sum to 1)."""
+    rows = _rows(db, "SELECT p.w FROM particles p JOIN models mo ON p.model_id = mo.id JOIN populations po "
+                     "ON mo.population_id = po.id WHERE po.abc_smc_id = ? AND po.t = ?", (ABC_ID, int(t)))  # fmt: skip
+    return np.array([w for (w,) in rows], float)
+
+
+def posterior_frame(calibration: Calibration, db, t: int | None = None, m: int = 0) -> pd.DataFrame:
+    """Generation ``t`` (default: the last) of structure ``m``, one row per particle: parameters (natural
+    scale), weight (normalised within the structure), distance. Empty when the structure has no particle."""
     h = history(db)
     t = h.max_t if t is None else t
-    params, weights = h.get_distribution(m=0, t=t)
-    distances = h.get_weighted_distances(t=t)
-    frame = pd.DataFrame({p.key: [p.to_model(x) for x in params[internal_name(p)]] for p in calibration.priors})
+    params, weights = h.get_distribution(m=m, t=t)
+    columns = {p.key: [p.to_model(x) for x in params[internal_name(p)]] if len(params) else [] for p in calibration.priors}
+    frame = pd.DataFrame(columns, dtype=float if not len(params) else None)
     frame["weight"] = np.asarray(weights, float)
-    frame["distance"] = distances["distance"].to_numpy(float)
+    frame["distance"] = particle_distances(db, t, m)
     frame.insert(0, "generation", int(t))
     return frame
+
+
+def model_probabilities(db, names: list[str], last: int | None = None) -> pd.DataFrame:
+    """Per generation (1-based, up to ``last`` 0-based) and structure: its posterior probability (0 once dead)."""
+    table = history(db).get_model_probabilities()
+    rows = []
+    for t in table.index:
+        if last is not None and t > last:
+            continue
+        for m, name in enumerate(names):
+            rows.append({"generation": int(t) + 1, "structure": name,
+                         "probability": float(table.at[t, m]) if m in table.columns else 0.0})  # fmt: skip
+    return pd.DataFrame(rows, columns=["generation", "structure", "probability"])
 
 
 def summary_frame(calibration: Calibration, posterior: pd.DataFrame) -> pd.DataFrame:
@@ -79,7 +120,7 @@ def generations_frame(db, last: int | None = None) -> pd.DataFrame:
     pops["acceptance_rate"] = pops["particles"] / pops["samples"]
     ess = []
     for t in pops["t"]:
-        w = np.asarray(h.get_distribution(m=0, t=int(t))[1], float)
+        w = generation_weights(db, int(t))
         ess.append(float(w.sum() ** 2 / np.sum(w**2)))
     pops["ess"] = ess
     return pops[["t", "epsilon", "particles", "samples", "acceptance_rate", "ess", "wall_time"]].reset_index(drop=True)
@@ -103,15 +144,15 @@ def draw_particles(posterior: pd.DataFrame, n: int, seed: int) -> pd.DataFrame:
     return posterior.iloc[index].reset_index(drop=True)
 
 
-def reachability(calibration: Calibration, db, last: int | None = None) -> pd.DataFrame:
-    """Per fact, over every stored particle (the prior sample of generation 1 included): the range of model
-    values and how many particles were inside the band. A fact no particle reached is evidence that no
-    parameter inside the priors reaches it (within the sample's resolution)."""
+def reachability(calibration: Calibration, db, last: int | None = None, m: int = 0) -> pd.DataFrame:
+    """Per fact, over every stored particle of structure ``m`` (the prior sample of generation 1 included):
+    the range of model values and how many particles were inside the band. A fact no particle reached is
+    evidence that no parameter inside the priors reaches it (within the sample's resolution)."""
     h = history(db)
     values: dict[str, list[float]] = {b.id: [] for b in calibration.bands}
     prior_values: dict[str, list[float]] = {b.id: [] for b in calibration.bands}
     for t in range((h.max_t if last is None else last) + 1):
-        _, stats = h.get_weighted_sum_stats(t=t)
+        _, stats = h.get_weighted_sum_stats_for_model(m=m, t=t)
         for s in stats:
             for b in calibration.bands:
                 values[b.id].append(float(s.get(b.id, np.nan)))

@@ -40,12 +40,38 @@ def build_report(folder: CalibrationFolder, calibration: Calibration, map_) -> P
 
 def _build_report(folder: CalibrationFolder, calibration: Calibration, map_) -> Path:
     last = stored_generations(folder.history) - 1  # pinned: a running calibrate may store more meanwhile
-    posterior = posterior_frame(calibration, folder.history, last)
+    if calibration.multi:
+        from sim.calibration.selection import selection_report
+
+        return selection_report(folder, calibration, map_, last)
+    generations = generations_frame(folder.history, last)
+    out = posterior_outputs(folder, calibration, folder.history, last, 0, generations, map_)
+    made = {**out["figures"],
+            "epsilon": figures.epsilon_acceptance(generations, folder.figures / "epsilon_acceptance.png", calibration.name)}
+    write_text(folder.out / "reachability.csv", out["reach"].to_csv(index=False))
+    text = report_text(calibration, folder, out["posterior"], out["summary"], generations, out["predictive"],
+                       out["calibrated"], made, out["reach"])  # fmt: skip
+    write_text(folder.report, text)
+    return folder.report
+
+
+def posterior_outputs(folder: CalibrationFolder, calibration: Calibration, db: Path, last: int, m: int,
+                      generations: pd.DataFrame, map_) -> dict[str, Any]:  # fmt: skip
+    """One structure's posterior files in ``folder``: posterior, summary, calibrated scenario, predictive runs,
+    figures (marginals, pairwise, predictive check) and reachability; returns them by name.
+
+    ``calibration`` is the structure's view (its world and priors), ``m`` its index in the history. A structure
+    without particles in generation ``last`` gets only its reachability (``posterior`` is then empty).
+    """
+    reach = reachability(calibration, db, last, m)
+    posterior = posterior_frame(calibration, db, last, m)
+    if posterior.empty:
+        return {"posterior": posterior, "reach": reach}
+    folder.out.mkdir(parents=True, exist_ok=True)
     write_parquet(folder.posterior, posterior)
     summary = summary_frame(calibration, posterior)
     write_text(folder.summary, summary.to_csv(index=False))
-    generations = generations_frame(folder.history, last)
-    calibrated = calibrated_scenario(calibration, summary, generations, folder)
+    calibrated = calibrated_scenario(calibration, summary, generations, folder, db)
     cached = pd.read_parquet(folder.predictive) if folder.predictive.exists() else None
     predictive = predictive_frame(calibration, posterior, map_, cached)
     write_parquet(folder.predictive, predictive)
@@ -53,18 +79,14 @@ def _build_report(folder: CalibrationFolder, calibration: Calibration, map_) -> 
     made = {
         "marginals": figures.marginals(calibration, posterior, folder.figures / "marginals.png"),
         "pairwise": figures.pairwise(calibration, posterior, folder.figures / "pairwise.png"),
-        "epsilon": figures.epsilon_acceptance(generations, folder.figures / "epsilon_acceptance.png", calibration.name),
         "predictive": figures.predictive_validation(calibration, predictive, folder.figures / "predictive_validation.png"),
     }
-    reach = reachability(calibration, folder.history, last)
-    write_text(folder.out / "reachability.csv", reach.to_csv(index=False))
-    text = report_text(calibration, folder, posterior, summary, generations, predictive, calibrated, made, reach)
-    write_text(folder.report, text)
-    return folder.report
+    return {"posterior": posterior, "summary": summary, "calibrated": calibrated, "predictive": predictive,
+            "figures": made, "reach": reach}  # fmt: skip
 
 
 def calibrated_scenario(calibration: Calibration, summary: pd.DataFrame, generations: pd.DataFrame,
-                        folder: CalibrationFolder) -> dict[str, Any]:  # fmt: skip
+                        folder: CalibrationFolder, db: Path | None = None) -> dict[str, Any]:  # fmt: skip
     """The base configuration at the posterior medians, as a runnable scenario file (checked by loading it)."""
     values = median_values(calibration, summary)
     config = json.loads(json.dumps(calibration.base))
@@ -85,7 +107,7 @@ def calibrated_scenario(calibration: Calibration, summary: pd.DataFrame, generat
         + ", ".join(b.id for b in calibration.bands)
         + f". Seed {calibration.seed}, population {calibration.population}, fingerprint {calibration.fingerprint()}, "
         + f"git {git_state()['git_revision']}, written {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC from "
-        + f"{folder.history}. Not a new default: the spec's defaults are unchanged."
+        + f"{db or folder.history}. Not a new default: the spec's defaults are unchanged."
         + (f" Warning: the effective sample size of generation {done} is {last['ess']:.1f} of "
            f"{int(last['particles'])} particles; these medians rest on a few particles (report.md)."
            if weight_warning(generations) else "")
@@ -145,23 +167,14 @@ def weight_warning(generations: pd.DataFrame) -> str | None:
 
 
 def report_text(calibration, folder, posterior, summary, generations, predictive, calibrated, made, reach) -> str:
-    done, planned = len(generations), calibration.generations
-    status = "finished" if planned is None or done >= planned else f"**partial**: {done} of {planned} generations stored"
     push, dialogue = duel_firms(predictive)
     ans = answer(predictive).set_index("world")
-    sessions = folder.sessions()
-    killed = sum(1 for s in sessions if s.get("finished_utc") is None)
-    wall = float(generations["wall_time"].sum())  # pyabc's own per-generation times: killed sessions count too
     rel = {k: Path(v).relative_to(folder.out).as_posix() for k, v in made.items()}
     cal, dft = ans.loc["calibrated"], ans.loc["default"]
     lines = [
         f"# Calibration {calibration.name}",
         "",
-        f"Status: {status}; the posterior below is generation {done} "
-        f"(epsilon {generations['epsilon'].iloc[-1]:.4g}, {int(generations['samples'].sum())} simulations in all, "
-        f"sampling wall time {wall / 60:.1f} min, the sum of the generations' own times, over {len(sessions)} "
-        f"session(s){f', {killed} of them interrupted without a record of its end' if killed else ''}).",
-        *(["", warning] if (warning := weight_warning(generations)) else []),
+        status_line(calibration, folder, generations),
         "",
         "## What was calibrated, against what",
         "",
@@ -171,9 +184,7 @@ def report_text(calibration, folder, posterior, summary, generations, predictive
         _table(pd.DataFrame([{"fact": b.id, "band": f"{b.low:g} to {b.high:g}", "model quantity": b.quantity,
                               "source": b.source} for b in calibration.bands])),  # fmt: skip
         "",
-        "Distance: the sum over facts of the distance outside each band in band widths (0 inside; a "
-        f"quantity the run cannot compute counts {MISSING_PENALTY:g}). Epsilon: infinity in generation 1 (the "
-        f"prior sample), then the weighted {ALPHA:.0%} quantile (median) of the previous generation's distances.",
+        distance_sentence(),
         "",
         "## Posterior",
         "",
@@ -227,13 +238,42 @@ def report_text(calibration, folder, posterior, summary, generations, predictive
         "",
         f"`calibrated.yaml` holds the scenario at the posterior medians; run it with `python run.py {folder.calibrated}`.",
         "",
+        *provenance_lines(calibration, folder),
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def status_line(calibration: Calibration, folder: CalibrationFolder, generations: pd.DataFrame) -> str:
+    """The report's first paragraph: finished or partial, the generation shown, simulations, time, sessions."""
+    done, planned = len(generations), calibration.generations
+    status = "finished" if planned is None or done >= planned else f"**partial**: {done} of {planned} generations stored"
+    sessions = folder.sessions()
+    killed = sum(1 for s in sessions if s.get("finished_utc") is None)
+    wall = float(generations["wall_time"].sum())  # pyabc's own per-generation times: killed sessions count too
+    text = (f"Status: {status}; the posterior below is generation {done} "
+            f"(epsilon {generations['epsilon'].iloc[-1]:.4g}, {int(generations['samples'].sum())} simulations in all, "
+            f"sampling wall time {wall / 60:.1f} min, the sum of the generations' own times, over {len(sessions)} "
+            f"session(s){f', {killed} of them interrupted without a record of its end' if killed else ''}).")  # fmt: skip
+    warning = weight_warning(generations)
+    return text + (f"\n\n{warning}" if warning else "")
+
+
+def distance_sentence() -> str:
+    return ("Distance: the sum over facts of the distance outside each band in band widths (0 inside; a "
+            f"quantity the run cannot compute counts {MISSING_PENALTY:g}). Epsilon: infinity in generation 1 (the "
+            f"prior sample), then the weighted {ALPHA:.0%} quantile (median) of the previous generation's distances.")
+
+
+def provenance_lines(calibration: Calibration, folder: CalibrationFolder) -> list[str]:
+    """The report's provenance section: fingerprint, seed, git revision and every session."""
+    lines = [
         "## Provenance",
         "",
         f"Calibration fingerprint {calibration.fingerprint()}; seed {calibration.seed}; git {git_state()['git_revision']}; "
         f"report written {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC. Sessions (metadata.json):",
         "",
     ]
-    for s in sessions:
+    for s in folder.sessions():
         if s.get("finished_utc") is None:
             lines.append(f"- {s.get('started_utc')}: started with {s.get('generations_before')} generations stored "
                          f"and ended without a record (killed, or still running), git {s.get('git_revision')}")  # fmt: skip
@@ -241,4 +281,4 @@ def report_text(calibration, folder, posterior, summary, generations, predictive
         lines.append(f"- {s.get('started_utc')} to {s.get('finished_utc')}: generations {s.get('generations_before')} "
                      f"-> {s.get('generations_after')}, {s.get('wall_time_seconds')} s, {s.get('workers')} workers, "
                      f"git {s.get('git_revision')}{' (dirty)' if s.get('git_dirty') else ''}")  # fmt: skip
-    return "\n".join(lines) + "\n"
+    return lines

@@ -51,3 +51,18 @@ class NormalMean:
         cdf /= cdf[-1]
         quantile = interp1d(cdf, grid)
         return c, float(np.sqrt(s**2 + d**2 / 3)), (float(quantile(0.05)), float(quantile(0.95)))
+
+
+def model_probabilities(priors: list[Prior], band: Band, s: float) -> list[float]:
+    """Exact ABC posterior probabilities at epsilon 0 of toy structures that differ only in their uniform prior
+    on ``mu`` (uniform prior over the structures).
+
+    P(band | structure k) = (1 / width_k) * integral of P(xbar in band | mu) over the prior's range, and that
+    integral is the band's width 2d when the range covers the band with 8 s to spare on each side; so the
+    probabilities are proportional to 1 / width_k.
+    """
+    for p in priors:
+        if not (p.low <= band.low - 8 * s and band.high + 8 * s <= p.high):
+            raise ValueError(f"prior [{p.low}, {p.high}] must cover the band with 8 s to spare")
+    inverse = np.array([1.0 / (p.high - p.low) for p in priors])
+    return list(inverse / inverse.sum())
