@@ -160,7 +160,8 @@ def test_a_facts_file_without_scales_loads_linear(tmp_path):
 
 
 CALIBRATION = {
-    "name": "tiny", "scenario": str(REPO / "scenarios" / "duel.yaml"), "overrides": {"width": 8, "height": 8, "steps": 20},
+    "name": "tiny", "scenario": str(REPO / "scenarios" / "duel.yaml"),
+    "overrides": {"width": 8, "height": 8, "steps": 20},
     "facts": "default", "use_facts": ["organic_reach", "cascades_size_one"],
     "parameters": {"appeal_value": {"bounds": [0.02, 0.6]}}, "population": 4, "generations": 1, "seed": 1,
 }  # fmt: skip

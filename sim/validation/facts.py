@@ -63,7 +63,7 @@ class Fact(BaseModel):
     mapping: str = Field("", description="how the model quantity maps onto the published definition")
     scale_sensitive: bool = Field(False, description="whether the model value depends on the world's size")
     scale: Literal["linear", "log"] = Field(
-        "linear", description="how a calibration measures a miss: 'log' (by the factor) or 'linear' (by the band's size)"
+        "linear", description="how calibration measures a miss: 'log' (by the factor) or 'linear' (by the band's size)"
     )
 
     @field_validator("quantity")
@@ -144,8 +144,8 @@ class FactTable(BaseModel):
     def to_frame(self) -> pd.DataFrame:
         return pd.DataFrame(
             [
-                {"fact": f.id, "quantity": f.quantity, "range_low": f.low, "range_high": f.high,
-                 "era": f.era, "platform": f.platform, "source": f.citation(), "scale_sensitive": f.scale_sensitive, "scale": f.scale}
+                {"fact": f.id, "quantity": f.quantity, "range_low": f.low, "range_high": f.high, "era": f.era,
+                 "platform": f.platform, "source": f.citation(), "scale_sensitive": f.scale_sensitive, "scale": f.scale}
                 for f in self.facts
             ]
         )  # fmt: skip
