@@ -54,14 +54,15 @@ def last_population(db: Path) -> pd.DataFrame:
 # -- distance -------------------------------------------------------------------
 
 
-def test_band_distance_is_zero_inside_and_counts_band_widths_outside():
+def test_band_distance_is_zero_inside_and_counts_relative_misses_outside():
+    """Linear facts; the log scale and the invariance to band widths: tests/test_calibration_distance.py."""
     band = Band("x", 0.1, 0.3)
     assert band.distance(0.1) == band.distance(0.2) == band.distance(0.3) == 0.0
-    assert band.distance(0.5) == pytest.approx(1.0)  # 0.2 above, width 0.2
-    assert band.distance(0.0) == pytest.approx(0.5)
+    assert band.distance(0.5) == pytest.approx(0.2 / 0.3)  # 0.2 above, the band's size 0.3
+    assert band.distance(0.0) == pytest.approx(0.1 / 0.3)
     assert band.distance(float("nan")) == MISSING_PENALTY
     bands = [band, Band("y", 10, 20)]
-    assert total_distance(bands, {"x": 0.5, "y": 5}) == pytest.approx(1.5)
+    assert total_distance(bands, {"x": 0.5, "y": 5}) == pytest.approx(0.2 / 0.3 + 5 / 20)
 
 
 # -- known answer -----------------------------------------------------------------

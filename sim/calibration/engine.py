@@ -5,9 +5,11 @@ The engine is pyabc's `ABCSMC`; nothing of the SMC is written here.
 - Priors: independent uniforms over each parameter's bounds; a ``log: true``
   parameter is sampled as log10 of its value, uniform over the log10 bounds,
   so the perturbation kernel works on the scale the prior is flat on.
-- Distance: `BandDistance`, the sum over facts of the distance outside each
-  fact's band in band widths (`sim.calibration.facts`): 0 when every fact is
-  inside its band.
+- Distance: `BandDistance`, the unweighted sum over facts of each fact's
+  relative miss outside its band (`sim.calibration.facts`): on a ``log``
+  fact the log of the factor by which it misses the nearer edge, on a
+  ``linear`` fact the miss over the band's size, never over its width; 0
+  when every fact is inside its band.
 - Epsilon schedule: generation 0 accepts every prior draw (epsilon =
   infinity), so the prior sample is kept in the history rather than spent
   on calibration; each later epsilon is the weighted median of the previous

@@ -66,6 +66,7 @@ class BandSpec(BaseModel):
     what: str = Field("", description="what the fact measures")
     source: str = Field("", description="where the fact comes from")
     quantity: str = Field(min_length=1, description="the model quantity it is compared with")
+    scale: Literal["linear", "log"] = Field("linear", description="the distance's scale (stored before it: linear)")
 
 
 class StructureSpec(BaseModel):
@@ -229,7 +230,7 @@ def fingerprinted(resolved: dict[str, Any]) -> dict[str, Any]:
         out["structures"] = [{k: v for k, v in s.items() if k != "scenario"} for s in out["structures"]]
     if out.get("transition", "normal") == "normal":
         out.pop("transition", None)  # the default kernel: folders written before the key existed still match
-    out["bands"] = [{k: b[k] for k in ("id", "low", "high")} for b in resolved.get("bands") or []]
+    out["bands"] = [{k: b[k] for k in ("id", "low", "high", "scale") if k in b} for b in resolved.get("bands") or []]
     return out
 
 
@@ -335,4 +336,7 @@ def _band(spec: BandSpec, where: str) -> Band:
     known = quantity_names()
     if spec.quantity not in known:
         raise CalibrationError(f"{where}: quantity: unknown model quantity {spec.quantity!r}; known: {', '.join(known)}")
-    return Band(spec.id, float(spec.low), float(spec.high), spec.what, spec.source, spec.quantity)
+    try:
+        return Band(spec.id, float(spec.low), float(spec.high), spec.what, spec.source, spec.quantity, spec.scale)
+    except FactsError as err:
+        raise CalibrationError(f"{where}: {err}") from None

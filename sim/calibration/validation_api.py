@@ -25,7 +25,7 @@ def facts_table(path: str | None, where: str = "") -> dict[str, Band]:
     except ScenarioError as err:
         raise FactsError(f"{where}facts: {err}") from None
     return {
-        f.id: Band(f.id, float(f.low), float(f.high), f.description, f.citation(), f.quantity)
+        f.id: Band(f.id, float(f.low), float(f.high), f.description, f.citation(), f.quantity, f.scale)
         for f in table.facts
     }
 

@@ -11,7 +11,7 @@ e.g. ``my.yaml: facts[2].range: reversed: low 0.2 is above high 0.1``.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import pandas as pd
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
@@ -62,6 +62,9 @@ class Fact(BaseModel):
     checked: str = Field("", description="what was found at the source, and what was not")
     mapping: str = Field("", description="how the model quantity maps onto the published definition")
     scale_sensitive: bool = Field(False, description="whether the model value depends on the world's size")
+    scale: Literal["linear", "log"] = Field(
+        "linear", description="how calibration measures a miss: 'log' (by the factor) or 'linear' (by the band's size)"
+    )
 
     @field_validator("quantity")
     @classmethod
@@ -81,6 +84,12 @@ class Fact(BaseModel):
             raise PydanticCustomError(
                 "inconsistent",
                 "reversed: the low bound must not exceed the high bound",
+                {"loc": ("range",), "got": [low, high]},
+            )
+        if self.scale == "log" and not (low >= 0 and high > 0):
+            raise PydanticCustomError(
+                "inconsistent",
+                "a log-scale fact needs 0 <= low and 0 < high; give scale: linear",
                 {"loc": ("range",), "got": [low, high]},
             )
         return self
@@ -135,8 +144,8 @@ class FactTable(BaseModel):
     def to_frame(self) -> pd.DataFrame:
         return pd.DataFrame(
             [
-                {"fact": f.id, "quantity": f.quantity, "range_low": f.low, "range_high": f.high,
-                 "era": f.era, "platform": f.platform, "source": f.citation(), "scale_sensitive": f.scale_sensitive}
+                {"fact": f.id, "quantity": f.quantity, "range_low": f.low, "range_high": f.high, "era": f.era,
+                 "platform": f.platform, "source": f.citation(), "scale_sensitive": f.scale_sensitive, "scale": f.scale}
                 for f in self.facts
             ]
         )  # fmt: skip
