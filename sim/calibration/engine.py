@@ -51,9 +51,37 @@ from sim.calibration.spec import Prior
 ABC_ID = 1  # one ABC run per history.db
 ALPHA = 0.5  # epsilon quantile: the weighted median of the last generation's distances
 LOCAL_FRACTION = 0.25  # share of the population whose covariance shapes each particle's perturbation kernel
+
+
+class LocalOrNormal(pyabc.transition.Transition):
+    """pyabc's `LocalTransition` while a structure holds enough particles for local covariances (at least
+    ``2 (d + 1)`` in ``d`` dimensions), else the multivariate normal kernel.
+
+    A local covariance from fewer than ``d + 1`` neighbours is singular; in a model-selection run a
+    structure can shrink to a handful of particles, and the local kernel's weights then turn NaN (seen on
+    the shipped structures file with 24 particles over four structures). With many particles it is the
+    local kernel, draw for draw.
+    """
+
+    def __init__(self):
+        self.local = pyabc.LocalTransition(k_fraction=LOCAL_FRACTION)
+        self.normal = pyabc.MultivariateNormalTransition()
+        self.active: pyabc.transition.Transition = self.local
+
+    def fit(self, X, w) -> None:
+        self.active = self.local if len(X) >= 2 * (X.shape[1] + 1) else self.normal
+        self.active.fit(X, w)
+
+    def rvs_single(self):
+        return self.active.rvs_single()
+
+    def pdf(self, x):
+        return self.active.pdf(x)
+
+
 TRANSITIONS = {
     "normal": lambda: pyabc.MultivariateNormalTransition(),
-    "local": lambda: pyabc.LocalTransition(k_fraction=LOCAL_FRACTION),
+    "local": LocalOrNormal,
 }
 
 
@@ -78,7 +106,7 @@ def natural_values(priors: list[Prior], particle: dict[str, float]) -> dict[str,
 
 
 class BandDistance(pyabc.Distance):
-    """Sum over facts of the distance outside the fact's band, in band widths (0 inside)."""
+    """Sum over facts of each value's relative miss outside the fact's band (0 inside; `sim.calibration.facts`)."""
 
     def __init__(self, bands: list[Band]):
         super().__init__()

@@ -112,7 +112,7 @@ def epsilon_acceptance(generations: pd.DataFrame, path: Path, name: str) -> Path
         a.text(0.98, 0.95, "not on the log axis: generation " + ", ".join(off), transform=a.transAxes,
                ha="right", va="top", fontsize=8)
     a.set_xlabel("generation")
-    a.set_ylabel("epsilon (band widths, summed)")
+    a.set_ylabel("epsilon (relative misses, summed)")
     a.set_title("epsilon: weighted median of the last distances", fontsize=10)
     a.set_xticks(g)
     b.plot(g, generations["acceptance_rate"], "o-", color=POSTERIOR)

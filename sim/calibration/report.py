@@ -94,8 +94,11 @@ def calibrated_scenario(calibration: Calibration, summary: pd.DataFrame, generat
         parts = key.split(".")
         if parts[0] == "firms":
             next(f for f in config["firms"] if f["name"] == parts[1])[parts[2]] = value
-        else:
-            config[key] = value
+        else:  # a top-level key or a block's (market.discover_rate)
+            node = config
+            for part in parts[:-1]:
+                node = node[part]
+            node[parts[-1]] = value
     last = generations.iloc[-1]
     done = len(generations)
     planned = calibration.generations
@@ -259,8 +262,9 @@ def status_line(calibration: Calibration, folder: CalibrationFolder, generations
 
 
 def distance_sentence() -> str:
-    return ("Distance: the sum over facts of the distance outside each band in band widths (0 inside; a "
-            f"quantity the run cannot compute counts {MISSING_PENALTY:g}). Epsilon: infinity in generation 1 (the "
+    return ("Distance: the unweighted sum over facts of each value's relative miss outside its band (0 inside; "
+            "on a log-scale fact the natural log of the factor it misses by, on a linear one the miss over the "
+            f"band's larger edge; a quantity the run cannot compute counts {MISSING_PENALTY:g}). Epsilon: infinity in generation 1 (the "
             f"prior sample), then the weighted {ALPHA:.0%} quantile (median) of the previous generation's distances.")
 
 

@@ -272,6 +272,7 @@ def _apply_overrides(
         overrides = [overrides]
     result = copy.deepcopy(dict(raw))
     overridden: dict[str, str] = {}
+    locations: list[tuple] = []
     for item in overrides:
         if not isinstance(item, str) or "=" not in item:
             raise ScenarioError(f"{source} {_show(item)}: malformed override; expected KEY=VALUE")
@@ -290,7 +291,24 @@ def _apply_overrides(
             raise ScenarioError(f"{source} {key}: value {text!r} is not valid YAML: {problem}") from None
         loc = _set_dotted(result, parts, value, f"{source} {key}")
         overridden[_format_path(loc)] = key
+        locations.append(loc)
+    _drop_replaced_forms(result, locations)
     return result, overridden
+
+
+def _drop_replaced_forms(result: dict, locations: list[tuple]) -> None:
+    """An override that gives a firm's ads or budget in one form (absolute or per capita) replaces the other form
+    the firm had (from its file or its resolved preset); both forms given by overrides stay an error."""
+    from sim.scenario.schema import PER_CAPITA
+
+    pairs = {**PER_CAPITA, **{absolute: per_capita for per_capita, absolute in PER_CAPITA.items()}}
+    given = {tuple(loc) for loc in locations}
+    for loc in given:
+        if len(loc) != 3 or loc[0] != "firms" or loc[2] not in pairs or ("firms", loc[1], pairs[loc[2]]) in given:
+            continue
+        firm = result["firms"][loc[1]]
+        if isinstance(firm, dict):
+            firm.pop(pairs[loc[2]], None)
 
 
 def _set_dotted(target: dict, parts: list[str], value: Any, where: str) -> tuple:
