@@ -1,0 +1,153 @@
+"""The matched-spend variant of the duel: a dialogue firm that spends what the broadcast firm spends.
+
+In the default duel the dialogue firm posts once a day and answers
+comments: it spends about 1 of its 26 a day and leaves the rest unspent,
+so "dialogue loses reach" partly means "dialogue spends less". The
+matched-spend dialogue keeps its strategy (content mix, quality, reply
+rate, no deleting, its own ads setting: none) and spends the broadcast
+firm's money on the channels that strategy uses: more posts of the same
+kind. Its ``posts_per_day`` is raised so that its expected daily spend on
+posts (and on its own ads, if it has any) equals the broadcast firm's
+expected daily spend in the same world; replies come on top and are left
+out of the match (they cost ``cost_reply`` each and stay a small part of
+the spend: see docs/answer_three_ways.md). Its budget is raised, when
+needed, so that it never stops the matched posts and still pays the
+replies: the budget is a cap, not a spend, and the default dialogue's cap
+never binds either.
+
+The broadcast firm's expected daily spend follows the spend order of the
+spec (MODEL_SPEC.md, "One day", step 1): Poisson(``posts_per_day``) posts
+as far as the budget pays, then ad impressions as far as the rest pays
+and as there are users to target. Targets are users who neither follow
+the firm nor hid its ads, so in a small world the ads are capped by the
+users: the expected number of non-followers at set-up stands in for them
+(followers and hidden ads move during a run). A measured spend, such as
+the broadcast firm's mean daily spend in the plain run at the same seed,
+can be given instead (``target``) and is the better match.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+from scipy import stats
+
+from sim.scenario.schema import FirmSpec
+
+PUSH, TALK = "broadcast", "dialogue"
+TAIL = 1e-9  # Poisson tail left out of sums, and the chance that the matched posts meet the budget cap
+
+
+class MatchedSpendError(ValueError):
+    """A world the matched-spend variant cannot be built for (one line)."""
+
+
+def duel_pair(config: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(broadcast firm, dialogue firm) of a configuration: by name, else by preset."""
+    firms = config.get("firms") or []
+    pair = []
+    for role in (PUSH, TALK):
+        found = [f for f in firms if f.get("name") == role] or [f for f in firms if f.get("preset") == role]
+        if len(found) != 1:
+            names = ", ".join(repr(f.get("name")) for f in firms) or "none"
+            raise MatchedSpendError(f"matched spend: firms: needs one firm named (or with preset) {role!r}; "
+                                    f"the world's firms are {names}")  # fmt: skip
+        pair.append(found[0])
+    return pair[0], pair[1]
+
+
+def n_users(config: dict[str, Any]) -> int:
+    return int(config["width"]) * int(config["height"])
+
+
+def resolved_firm(firm: dict[str, Any], config: dict[str, Any]) -> dict[str, Any]:
+    """A firm's fields with per-capita ads and budget turned absolute for the world's size."""
+    return FirmSpec.model_validate(firm).resolved(n_users(config))
+
+
+def firm_home(config: dict[str, Any], index: int) -> tuple[int, int]:
+    """The firm's home cell: its own, else the spec's spread along the middle row."""
+    firm = config["firms"][index]
+    if firm.get("home") is not None:
+        return int(firm["home"][0]), int(firm["home"][1])
+    w, h, f = int(config["width"]), int(config["height"]), len(config["firms"])
+    return (2 * index + 1) * w // (2 * f), h // 2
+
+
+def expected_targets(config: dict[str, Any], firm: dict[str, Any]) -> float:
+    """Expected users an ad of the firm can target at set-up: everyone but its expected initial followers.
+
+    Users within Chebyshev radius ``home_radius`` of the home (on the torus)
+    follow with probability ``home_follow_prob``, the others with
+    ``initial_follow_prob`` (MODEL_SPEC.md, set-up). The home cell does not
+    change the count on a torus.
+    """
+    w, h = int(config["width"]), int(config["height"])
+    side = 2 * int(config["home_radius"]) + 1
+    near = min(side, w) * min(side, h)
+    followers = near * float(config["home_follow_prob"]) + (w * h - near) * float(config["initial_follow_prob"])
+    return w * h - followers
+
+
+def expected_spend(config: dict[str, Any], firm: dict[str, Any], targets: float | None = None) -> float:
+    """A firm's expected daily spend on posts and ads (replies left out), in the spec's spend order.
+
+    Exact over the Poisson post count: n = min(posts, what the budget pays),
+    then ads = min(ads_per_day, what the rest pays, targets). ``targets``
+    defaults to `expected_targets` (a stand-in: the real count moves).
+    """
+    f = resolved_firm(firm, config)
+    cost_post, cost_ad, budget = float(config["cost_post"]), float(config["cost_ad"]), float(f["budget"])
+    if targets is None:
+        targets = expected_targets(config, firm)
+    lam = float(f["posts_per_day"])
+    top = int(stats.poisson.isf(TAIL, lam)) + 1 if lam > 0 else 0
+    counts = np.arange(top + 1)
+    pmf = stats.poisson.pmf(counts, lam) if lam > 0 else np.array([1.0])
+    pmf = pmf / pmf.sum()
+    posts = np.minimum(counts, _affordable(budget, cost_post))
+    left = np.maximum(0.0, budget - posts * cost_post)
+    ads = np.minimum(np.minimum(float(f["ads_per_day"]), targets), _affordable(left, cost_ad))
+    return float(np.sum(pmf * (posts * cost_post + ads * cost_ad)))
+
+
+def _affordable(money, unit_cost: float):
+    """`sim.model.firm.affordable`, vectorised (infinite when free)."""
+    if unit_cost <= 0:
+        return np.inf
+    return np.floor(np.asarray(money, float) / unit_cost + 1e-9)
+
+
+def matched_spend_overrides(config: dict[str, Any], target: float | None = None) -> dict[str, Any]:
+    """Dotted overrides that turn the dialogue firm into its matched-spend variant.
+
+    ``config``: a resolved base configuration (what ``MarketSweepModel(base).config(values)``
+    returns). ``target``: the daily spend to match; default the broadcast
+    firm's `expected_spend` in this world (give a measured one, e.g. the
+    broadcast firm's mean late daily spend in the plain run, for a closer
+    match). Returns ``firms.<dialogue>.posts_per_day`` (target minus the
+    dialogue's own expected ad spend, over ``cost_post``) and
+    ``firms.<dialogue>.budget`` (unchanged unless too small: then enough for
+    the posts' 1 - 1e-9 quantile, and as much again for replies).
+    """
+    push, talk = duel_pair(config)
+    cost_post = float(config["cost_post"])
+    if cost_post <= 0:
+        raise MatchedSpendError(f"matched spend: cost_post: is {cost_post}; posts must cost something "
+                                f"for the dialogue firm to spend a budget on them")  # fmt: skip
+    if target is None:
+        target = expected_spend(config, push)
+    if not math.isfinite(target) or target < 0:
+        raise MatchedSpendError(f"matched spend: target: must be a finite spend >= 0, got {target}")
+    own = resolved_firm(talk, config)
+    ads_spend = min(float(own["ads_per_day"]), expected_targets(config, talk)) * float(config["cost_ad"])
+    posts = max(0.0, target - ads_spend) / cost_post
+    if posts > 1000.0:
+        raise MatchedSpendError(f"matched spend: firms.{talk['name']}.posts_per_day: would be {posts:.1f}, "
+                                f"above the allowed 1000 (target spend {target:.2f}, cost_post {cost_post})")  # fmt: skip
+    top = float(stats.poisson.isf(TAIL, posts)) + 1 if posts > 0 else 0.0
+    needed = 2 * top * cost_post + ads_spend  # the posts' tail, as much again for replies, and its ads
+    budget = max(float(own["budget"]), needed)
+    return {f"firms.{talk['name']}.posts_per_day": posts, f"firms.{talk['name']}.budget": budget}
