@@ -35,12 +35,13 @@ COMPARISONS = ("per_firm", "per_spend", "matched_spend")
 AVERAGE = "model average"
 LEVEL = 0.95
 TITLES = {
-    "per_firm": "per firm: late reach",
-    "per_spend": "per unit of spend: late reach / late daily spend",
-    "matched_spend": "at matched spend: late reach, dialogue spending broadcast's money",
+    "per_firm": "per firm\nlate reach",
+    "per_spend": "per unit of spend\nlate reach / late daily spend",
+    "matched_spend": "at matched spend\nlate reach, dialogue posting broadcast's spend",
 }
 COLOURS = {"per_firm": "#1f77b4", "per_spend": "#2ca02c", "matched_spend": "#9467bd"}
-TABLE_COLUMNS = ("structure", "probability", "comparison", "runs", "wins", "p", "p_low", "p_high", "gap_median")
+TABLE_COLUMNS = ("structure", "probability", "comparison", "runs", "wins", "p", "p_low", "p_high", "gap_median",
+                 "spend_ratio_median")
 
 
 class AnswerError(ValueError):
@@ -78,6 +79,19 @@ def _gaps(frame: pd.DataFrame, comparison: str) -> np.ndarray:
         talk = frame[f"matched.{TALK}.late_reach"]
         push = frame[f"matched.{PUSH}.late_reach"] if f"matched.{PUSH}.late_reach" in frame else frame[f"{PUSH}.late_reach"]
     return (talk.astype(float) - push.astype(float)).to_numpy()
+
+
+def _spend_ratio(frame: pd.DataFrame, comparison: str) -> float:
+    """Median of dialogue's late daily spend over broadcast's in the runs compared: how far apart the money was."""
+    if comparison == "matched_spend":
+        talk, push = f"matched.{TALK}.spend", f"matched.{PUSH}.spend"
+    else:
+        talk, push = f"{TALK}.spend", f"{PUSH}.spend"
+    if talk not in frame or push not in frame:
+        return math.nan
+    ratio = (frame[talk].astype(float) / frame[push].astype(float).where(frame[push] > 0)).to_numpy()
+    ratio = ratio[np.isfinite(ratio)]
+    return float(np.median(ratio)) if len(ratio) else math.nan
 
 
 def _check(frame: pd.DataFrame, probabilities: dict[str, float]) -> None:
@@ -142,7 +156,9 @@ def answer_table(frame: pd.DataFrame, probabilities: dict[str, float]) -> pd.Dat
     e.g. a firm that spent nothing, per unit of spend) are left out of it and
     ``runs`` says how many counted. ``gap_median``: median of dialogue minus
     broadcast (for the model average, over all draws weighted by
-    probability / runs).
+    probability / runs). ``spend_ratio_median``: median of dialogue's late
+    daily spend over broadcast's in the runs compared (the plain runs, or the
+    matched ones: near 1 there if the match held).
     """
     _check(frame, probabilities)
     rows: list[dict[str, Any]] = []
@@ -158,7 +174,8 @@ def answer_table(frame: pd.DataFrame, probabilities: dict[str, float]) -> pd.Dat
             low, high = jeffreys(k, n) if n else (math.nan, math.nan)
             rows.append({"structure": structure, "probability": weight, "comparison": comparison, "runs": n,
                          "wins": k, "p": k / n if n else math.nan, "p_low": low, "p_high": high,
-                         "gap_median": float(np.median(gaps)) if n else math.nan})  # fmt: skip
+                         "gap_median": float(np.median(gaps)) if n else math.nan,
+                         "spend_ratio_median": _spend_ratio(part, comparison)})  # fmt: skip
             pooled[comparison].append((gaps, weight))
     table = pd.DataFrame(rows, columns=list(TABLE_COLUMNS))
     for comparison in COMPARISONS:
@@ -173,7 +190,8 @@ def answer_table(frame: pd.DataFrame, probabilities: dict[str, float]) -> pd.Dat
                                  or [np.zeros(0)])  # fmt: skip
         table.loc[len(table)] = {"structure": AVERAGE, "probability": 1.0, "comparison": comparison,
                                  "runs": int(mine["runs"].sum()), "wins": int(mine["wins"].sum()), "p": p,
-                                 "p_low": low, "p_high": high, "gap_median": _weighted_median(values, weights)}  # fmt: skip
+                                 "p_low": low, "p_high": high, "gap_median": _weighted_median(values, weights),
+                                 "spend_ratio_median": math.nan}  # fmt: skip
     return table
 
 
@@ -194,7 +212,8 @@ def answer_figure(table: pd.DataFrame, path: Path) -> Path:
     order = [*structures, AVERAGE]
     y = {s: len(order) - i + (0.0 if s == AVERAGE else 0.6) for i, s in enumerate(order)}
     probability = table.drop_duplicates("structure").set_index("structure")["probability"]
-    labels = [f"{s}\nP(structure) = {probability[s]:.2f}" if s != AVERAGE else "model average" for s in order]
+    labels = [f"{s}\nP(structure) = {probability[s]:.2f}" if s != AVERAGE else "model average\n(weighted by P)"
+              for s in order]
     fig, axes = plt.subplots(1, len(COMPARISONS), figsize=(4.3 * len(COMPARISONS), 1.2 + 0.75 * len(order)),
                              sharey=True, squeeze=False)  # fmt: skip
     for ax, comparison in zip(axes[0], COMPARISONS):
@@ -204,23 +223,27 @@ def answer_figure(table: pd.DataFrame, path: Path) -> Path:
                 continue
             row, average = part.loc[s], s == AVERAGE
             colour = "black" if average else COLOURS[comparison]
+            alpha = 1.0 if average or row["probability"] > 0 else 0.4  # a structure of probability 0 weighs nothing
             ax.plot([row["p_low"], row["p_high"]], [y[s]] * 2, color=colour, lw=3.5 if average else 2.2,
-                    solid_capstyle="butt")  # fmt: skip
-            ax.plot(row["p"], y[s], "D" if average else "o", color=colour, ms=9 if average else 7, mec="white")
-            ax.annotate(f"{row['p']:.2f}  ({int(row['wins'])}/{int(row['runs'])})", (row["p"], y[s]),
-                        xytext=(0, 8), textcoords="offset points", ha="center", fontsize=8, color=colour)  # fmt: skip
+                    solid_capstyle="butt", alpha=alpha)  # fmt: skip
+            ax.plot(row["p"], y[s], "D" if average else "o", color=colour, ms=9 if average else 7, mec="white",
+                    alpha=alpha)  # fmt: skip
+            note = f"{row['p']:.2f}" if average else f"{row['p']:.2f}  ({int(row['wins'])}/{int(row['runs'])})"
+            ax.annotate(note, (row["p"], y[s]), xytext=(0, 8), textcoords="offset points", ha="center",
+                        fontsize=8, color=colour, alpha=alpha)  # fmt: skip
         ax.axvline(0.5, color="#888888", ls="--", lw=1)
         ax.axhline(y[AVERAGE] + 0.8, color="#bbbbbb", lw=1)
         ax.set_xlim(-0.02, 1.02)
         ax.set_ylim(y[AVERAGE] - 0.7, max(y.values()) + 0.7)
         ax.set_title(TITLES[comparison], fontsize=9.5)
-        ax.set_xlabel("P(dialogue's late reach > broadcast's)", fontsize=9)
+        ax.set_xlabel("share of draws: dialogue's late reach > broadcast's", fontsize=9)
         ax.grid(axis="x", color="#eeeeee")
     axes[0][0].set_yticks([y[s] for s in order], labels, fontsize=9)
     for tick in axes[0][0].get_yticklabels()[-1:]:
         tick.set_fontweight("bold")
-    fig.suptitle("Does dialogue out-reach broadcast late? Share of predictive draws, Jeffreys 95% interval; "
-                 "model average weighted by P(structure)", fontsize=10.5)  # fmt: skip
+    fig.suptitle("Does dialogue out-reach broadcast late? Share of predictive draws where it does (wins/runs), "
+                 "Jeffreys 95% interval;\nmodel average: shares weighted by P(structure), interval of the mixture "
+                 "of their posteriors; dashed: 0.5", fontsize=10)  # fmt: skip
     fig.tight_layout()
     buffer = io.BytesIO()
     fig.savefig(buffer, format=Path(path).suffix.lstrip(".") or "png", dpi=120)
@@ -231,15 +254,23 @@ def answer_figure(table: pd.DataFrame, path: Path) -> Path:
     return path
 
 
+def _num(x: float) -> str:
+    return f"{x:.2f}" if np.isfinite(x) else ""
+
+
 def answer_markdown(table: pd.DataFrame) -> str:
     """A markdown table of the answer and one sentence per comparison, in the table's own numbers."""
-    lines = ["| structure | P(structure) | comparison | runs | P(dialogue wins late) | 95% interval | median gap |",
-             "|---|---:|---|---:|---:|---|---:|"]  # fmt: skip
+    lines = ["| structure | P(structure) | comparison | runs | share dialogue wins late | 95% interval | median gap "
+             "| spend ratio |", "|---|---:|---|---:|---:|---|---:|---:|"]  # fmt: skip
     for _, r in table.iterrows():
         prob = "" if r["structure"] == AVERAGE else f"{r['probability']:.2f}"
         name = f"**{r['structure']}**" if r["structure"] == AVERAGE else r["structure"]
         lines.append(f"| {name} | {prob} | {r['comparison']} | {int(r['runs'])} | {r['p']:.2f} | "
-                     f"{r['p_low']:.2f}-{r['p_high']:.2f} | {r['gap_median']:.4g} |")  # fmt: skip
+                     f"{r['p_low']:.2f}-{r['p_high']:.2f} | {r['gap_median']:.4g} | {_num(r['spend_ratio_median'])} |")  # fmt: skip
+    lines.append("")
+    lines.append("Share: of the predictive draws, those where dialogue's late reach (per unit of spend, or in the "
+                 "matched-spend run) is above broadcast's; spend ratio: median of dialogue's late daily spend over "
+                 "broadcast's in the runs compared.")
     lines.append("")
     units = {"per_firm": "users a day", "per_spend": "users a day per unit spent", "matched_spend": "users a day"}
     what = {"per_firm": "Per firm", "per_spend": "Per unit of spend", "matched_spend": "At matched spend"}
@@ -251,8 +282,10 @@ def answer_markdown(table: pd.DataFrame) -> str:
             continue
         a = avg.iloc[0]
         spread = ", ".join(f"{r['structure']} {r['p']:.2f}" for _, r in per.iterrows())
-        verdict = "wins" if a["p_low"] > 0.5 else "loses" if a["p_high"] < 0.5 else "is not told apart from a coin toss"
-        lines.append(f"- {what[comparison]}: averaged over structures dialogue's late reach beats broadcast's with "
-                     f"probability {a['p']:.2f} (95% {a['p_low']:.2f}-{a['p_high']:.2f}), so dialogue {verdict}; "
-                     f"per structure {spread}; median gap {a['gap_median']:.4g} {units[comparison]}.")  # fmt: skip
+        verdict = ("dialogue wins in most draws" if a["p_low"] > 0.5 else "broadcast wins in most draws"
+                   if a["p_high"] < 0.5 else "the interval holds one half: no winner is told apart")  # fmt: skip
+        lines.append(f"- {what[comparison]}: dialogue's late reach beats broadcast's in a share {a['p']:.2f} of the "
+                     f"draws, averaged over structures (95% {a['p_low']:.2f}-{a['p_high']:.2f}): {verdict}; "
+                     f"per structure {spread}; median gap (dialogue - broadcast) {a['gap_median']:.4g} "
+                     f"{units[comparison]}.")  # fmt: skip
     return "\n".join(lines) + "\n"

@@ -120,7 +120,8 @@ def _affordable(money, unit_cost: float):
     return np.floor(np.asarray(money, float) / unit_cost + 1e-9)
 
 
-def matched_spend_overrides(config: dict[str, Any], target: float | None = None) -> dict[str, Any]:
+def matched_spend_overrides(config: dict[str, Any], target: float | None = None,
+                            posts: float | None = None) -> dict[str, Any]:
     """Dotted overrides that turn the dialogue firm into its matched-spend variant.
 
     ``config``: a resolved base configuration (what ``MarketSweepModel(base).config(values)``
@@ -128,9 +129,10 @@ def matched_spend_overrides(config: dict[str, Any], target: float | None = None)
     firm's `expected_spend` in this world (give a measured one, e.g. the
     broadcast firm's mean late daily spend in the plain run, for a closer
     match). Returns ``firms.<dialogue>.posts_per_day`` (target minus the
-    dialogue's own expected ad spend, over ``cost_post``) and
+    dialogue's own expected ad spend, over ``cost_post``; or ``posts`` when
+    given, as `matched_outcomes` does to fit replies in) and
     ``firms.<dialogue>.budget`` (unchanged unless too small: then enough for
-    the posts' 1 - 1e-9 quantile, and as much again for replies).
+    the matched posts' 1 - 1e-9 quantile, and as much again for replies).
     """
     push, talk = duel_pair(config)
     cost_post = float(config["cost_post"])
@@ -143,11 +145,86 @@ def matched_spend_overrides(config: dict[str, Any], target: float | None = None)
         raise MatchedSpendError(f"matched spend: target: must be a finite spend >= 0, got {target}")
     own = resolved_firm(talk, config)
     ads_spend = min(float(own["ads_per_day"]), expected_targets(config, talk)) * float(config["cost_ad"])
-    posts = max(0.0, target - ads_spend) / cost_post
+    if posts is None:
+        posts = max(0.0, target - ads_spend) / cost_post
+    top_posts = max(0.0, target - ads_spend) / cost_post  # the budget pays the most posts a match can ask for
     if posts > 1000.0:
         raise MatchedSpendError(f"matched spend: firms.{talk['name']}.posts_per_day: would be {posts:.1f}, "
                                 f"above the allowed 1000 (target spend {target:.2f}, cost_post {cost_post})")  # fmt: skip
-    top = float(stats.poisson.isf(TAIL, posts)) + 1 if posts > 0 else 0.0
+    most = max(posts, top_posts)
+    top = float(stats.poisson.isf(TAIL, most)) + 1 if most > 0 else 0.0
     needed = 2 * top * cost_post + ads_spend  # the posts' tail, as much again for replies, and its ads
     budget = max(float(own["budget"]), needed)
     return {f"firms.{talk['name']}.posts_per_day": posts, f"firms.{talk['name']}.budget": budget}
+
+
+def matched_outcomes(config: dict[str, Any], seed: int, draw: int, target: float | None = None,
+                     fit: str = "total", grid: int = 4, tolerance: float = 0.05,
+                     max_runs: int = 12) -> dict[str, Any]:  # fmt: skip
+    """Run the matched-spend variant at a seed; its outcomes as ``matched.*`` columns of a predictive draw.
+
+    ``fit="posts"`` (one run): the variant of `matched_spend_overrides`, its
+    posts carrying broadcast's expected spend and replies on top.
+    ``fit="total"``: replies counted too. Where the dialogue's content draws
+    many comments, replies can double its spend, and its total spend is not
+    monotone in its posts (too many posts tire its followers away and the
+    comments and replies go with them), so "the posts at which it spends
+    broadcast's money" can have two answers. This one (the default) takes
+    the smallest: posts a day go up in steps of 1/``grid`` of the
+    posts-matched value until the dialogue's late mean daily spend reaches
+    the broadcast firm's in the same run, then are bisected in that step
+    until the two agree within ``tolerance`` (every run at the same seed,
+    at most ``max_runs`` runs); the run closest to equal spend is kept. A
+    firm that spends the money on its channels stops adding posts once the
+    money is used; its replies, its own channel, take the rest.
+
+    Columns: the `duel_outcomes` of the kept run prefixed ``matched.``, plus
+    ``matched.<dialogue>.posts_per_day``, ``matched.spend_ratio`` (dialogue's
+    late daily spend over broadcast's in that run) and ``matched.runs``.
+    """
+    import warnings
+
+    from sim.calibration.answer import duel_outcomes
+    from sim.jobs.models import MarketSweepModel
+    from sim.runs.runner import run_replication
+
+    if fit not in ("posts", "total"):
+        raise MatchedSpendError(f"matched spend: fit: must be 'posts' or 'total', got {fit!r}")
+    push, talk = duel_pair(config)
+    model = MarketSweepModel(config)
+    top = matched_spend_overrides(config, target)[f"firms.{talk['name']}.posts_per_day"]
+    tried: list[tuple[float, float, dict[str, float]]] = []  # (posts, spend ratio, outcomes)
+
+    def ratio(posts: float) -> float:
+        overrides = matched_spend_overrides(config, target, posts=posts)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            out = duel_outcomes(run_replication(model.config(overrides), seed, draw))
+        paid = out[f"{push['name']}.spend"]
+        value = out[f"{talk['name']}.spend"] / paid if paid > 0 else math.nan
+        tried.append((posts, value, out))
+        return value
+
+    if fit == "posts" or top == 0:
+        ratio(top)
+    else:
+        low, high, step = 0.0, None, top / grid
+        while high is None and len(tried) < max_runs:  # the first grid step that reaches broadcast's spend
+            posts = low + step
+            if posts > 1000.0:
+                break
+            if ratio(posts) >= 1.0:
+                high = posts
+            else:
+                low = posts
+        while high is not None and abs(tried[-1][1] - 1) > tolerance and len(tried) < max_runs:
+            middle = (low + high) / 2
+            if ratio(middle) >= 1.0:
+                high = middle
+            else:
+                low = middle
+    posts, value, out = min(tried, key=lambda t: abs(t[1] - 1) if math.isfinite(t[1]) else math.inf)
+    row = {f"matched.{name}": v for name, v in out.items()}
+    row.update({f"matched.{talk['name']}.posts_per_day": posts, "matched.spend_ratio": value,
+                "matched.runs": len(tried)})  # fmt: skip
+    return row
