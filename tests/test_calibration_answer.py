@@ -152,7 +152,8 @@ def test_matched_run_spends_what_broadcast_spends(scenario, changes):
         assert plain["dialogue.spend"] < 0.4 * plain["broadcast.spend"]  # the plain dialogue leaves its money unspent
         row = matched_outcomes(config, seed, 0)
         assert row["matched.dialogue.spend"] == pytest.approx(row["matched.broadcast.spend"], rel=TOTAL_MATCH)
-        assert row["matched.spend_ratio"] == pytest.approx(row["matched.dialogue.spend"] / row["matched.broadcast.spend"])
+        ratio = row["matched.dialogue.spend"] / row["matched.broadcast.spend"]
+        assert row["matched.spend_ratio"] == pytest.approx(ratio)
         assert 1.0 < row["matched.dialogue.posts_per_day"] < top  # more posts than plain; replies take the rest
         assert 1 < row["matched.runs"] <= 12
         for name in ("broadcast", "dialogue"):

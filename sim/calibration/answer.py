@@ -28,6 +28,7 @@ import pandas as pd
 from scipy import optimize, stats
 
 from sim.calibration.predictive import jeffreys
+from sim.jobs.errors import JobError
 from sim.model.outputs import LATE_DAYS
 
 PUSH, TALK = "broadcast", "dialogue"
@@ -44,7 +45,7 @@ TABLE_COLUMNS = ("structure", "probability", "comparison", "runs", "wins", "p", 
                  "spend_ratio_median")
 
 
-class AnswerError(ValueError):
+class AnswerError(JobError):
     """Inputs the answer cannot be computed from (one line)."""
 
 
@@ -77,7 +78,8 @@ def _gaps(frame: pd.DataFrame, comparison: str) -> np.ndarray:
         talk, push = frame[f"{TALK}.late_reach_per_spend"], frame[f"{PUSH}.late_reach_per_spend"]
     else:
         talk = frame[f"matched.{TALK}.late_reach"]
-        push = frame[f"matched.{PUSH}.late_reach"] if f"matched.{PUSH}.late_reach" in frame else frame[f"{PUSH}.late_reach"]
+        column = f"matched.{PUSH}.late_reach"
+        push = frame[column if column in frame else f"{PUSH}.late_reach"]
     return (talk.astype(float) - push.astype(float)).to_numpy()
 
 
@@ -266,7 +268,8 @@ def answer_markdown(table: pd.DataFrame) -> str:
         prob = "" if r["structure"] == AVERAGE else f"{r['probability']:.2f}"
         name = f"**{r['structure']}**" if r["structure"] == AVERAGE else r["structure"]
         lines.append(f"| {name} | {prob} | {r['comparison']} | {int(r['runs'])} | {r['p']:.2f} | "
-                     f"{r['p_low']:.2f}-{r['p_high']:.2f} | {r['gap_median']:.4g} | {_num(r['spend_ratio_median'])} |")  # fmt: skip
+                     f"{r['p_low']:.2f}-{r['p_high']:.2f} | {r['gap_median']:.4g} | "
+                     f"{_num(r['spend_ratio_median'])} |")  # fmt: skip
     lines.append("")
     lines.append("Share: of the predictive draws, those where dialogue's late reach (per unit of spend, or in the "
                  "matched-spend run) is above broadcast's; spend ratio: median of dialogue's late daily spend over "

@@ -1,29 +1,24 @@
 """The matched-spend variant of the duel: a dialogue firm that spends what the broadcast firm spends.
 
-In the default duel the dialogue firm posts once a day and answers
-comments: it spends about 1 of its 26 a day and leaves the rest unspent,
-so "dialogue loses reach" partly means "dialogue spends less". The
-matched-spend dialogue keeps its strategy (content mix, quality, reply
-rate, no deleting, its own ads setting: none) and spends the broadcast
-firm's money on the channels that strategy uses: more posts of the same
-kind. Its ``posts_per_day`` is raised so that its expected daily spend on
-posts (and on its own ads, if it has any) equals the broadcast firm's
-expected daily spend in the same world; replies come on top and are left
-out of the match (they cost ``cost_reply`` each and stay a small part of
-the spend: see docs/answer_three_ways.md). Its budget is raised, when
-needed, so that it never stops the matched posts and still pays the
-replies: the budget is a cap, not a spend, and the default dialogue's cap
-never binds either.
+In the small worlds of the calibration the dialogue firm posts once a day
+and answers comments: it spends about 1-2 of its 26 a day, so "dialogue
+loses reach" partly means "dialogue spends less". The matched-spend
+dialogue keeps its strategy (content mix, quality, reply rate, no
+deleting, no ads: ads are broadcast's channel) and spends broadcast's
+money on the channels that strategy uses, its posts and its replies.
 
-The broadcast firm's expected daily spend follows the spend order of the
-spec (MODEL_SPEC.md, "One day", step 1): Poisson(``posts_per_day``) posts
-as far as the budget pays, then ad impressions as far as the rest pays
-and as there are users to target. Targets are users who neither follow
-the firm nor hid its ads, so in a small world the ads are capped by the
-users: the expected number of non-followers at set-up stands in for them
-(followers and hidden ads move during a run). A measured spend, such as
-the broadcast firm's mean daily spend in the plain run at the same seed,
-can be given instead (``target``) and is the better match.
+`matched_spend_overrides` gives the posts-matched firm: posts a day that
+carry the broadcast firm's expected daily spend (`expected_spend`, in the
+spec's spend order: Poisson posts as far as the budget pays, then ads as
+far as the rest pays and as there are users to target; in a small world
+the ads are capped by the users), and a budget that never stops them and
+pays replies too. Replies come on top of that, and where the dialogue's
+content draws many comments they can double its spend; and a firm's total
+spend is not monotone in its posts (too many posts tire its followers
+away, and the comments and the replies go with them). So `matched_outcomes`
+(``fit="total"``, its default) runs the fewest posts a day at which the
+dialogue's whole late daily spend, posts and replies, meets the broadcast
+firm's in the same run. docs/answer_three_ways.md gives the numbers.
 """
 
 from __future__ import annotations
@@ -34,13 +29,14 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
+from sim.jobs.errors import JobError
 from sim.scenario.schema import FirmSpec
 
 PUSH, TALK = "broadcast", "dialogue"
 TAIL = 1e-9  # Poisson tail left out of sums, and the chance that the matched posts meet the budget cap
 
 
-class MatchedSpendError(ValueError):
+class MatchedSpendError(JobError):
     """A world the matched-spend variant cannot be built for (one line)."""
 
 
@@ -67,22 +63,13 @@ def resolved_firm(firm: dict[str, Any], config: dict[str, Any]) -> dict[str, Any
     return FirmSpec.model_validate(firm).resolved(n_users(config))
 
 
-def firm_home(config: dict[str, Any], index: int) -> tuple[int, int]:
-    """The firm's home cell: its own, else the spec's spread along the middle row."""
-    firm = config["firms"][index]
-    if firm.get("home") is not None:
-        return int(firm["home"][0]), int(firm["home"][1])
-    w, h, f = int(config["width"]), int(config["height"]), len(config["firms"])
-    return (2 * index + 1) * w // (2 * f), h // 2
-
-
-def expected_targets(config: dict[str, Any], firm: dict[str, Any]) -> float:
+def expected_targets(config: dict[str, Any]) -> float:
     """Expected users an ad of the firm can target at set-up: everyone but its expected initial followers.
 
     Users within Chebyshev radius ``home_radius`` of the home (on the torus)
     follow with probability ``home_follow_prob``, the others with
-    ``initial_follow_prob`` (MODEL_SPEC.md, set-up). The home cell does not
-    change the count on a torus.
+    ``initial_follow_prob`` (MODEL_SPEC.md, set-up); on a torus the home cell
+    does not change the count, so it is the same for every firm.
     """
     w, h = int(config["width"]), int(config["height"])
     side = 2 * int(config["home_radius"]) + 1
@@ -101,7 +88,7 @@ def expected_spend(config: dict[str, Any], firm: dict[str, Any], targets: float 
     f = resolved_firm(firm, config)
     cost_post, cost_ad, budget = float(config["cost_post"]), float(config["cost_ad"]), float(f["budget"])
     if targets is None:
-        targets = expected_targets(config, firm)
+        targets = expected_targets(config)
     lam = float(f["posts_per_day"])
     top = int(stats.poisson.isf(TAIL, lam)) + 1 if lam > 0 else 0
     counts = np.arange(top + 1)
@@ -144,13 +131,13 @@ def matched_spend_overrides(config: dict[str, Any], target: float | None = None,
     if not math.isfinite(target) or target < 0:
         raise MatchedSpendError(f"matched spend: target: must be a finite spend >= 0, got {target}")
     own = resolved_firm(talk, config)
-    ads_spend = min(float(own["ads_per_day"]), expected_targets(config, talk)) * float(config["cost_ad"])
+    ads_spend = min(float(own["ads_per_day"]), expected_targets(config)) * float(config["cost_ad"])
     if posts is None:
         posts = max(0.0, target - ads_spend) / cost_post
     top_posts = max(0.0, target - ads_spend) / cost_post  # the budget pays the most posts a match can ask for
     if posts > 1000.0:
         raise MatchedSpendError(f"matched spend: firms.{talk['name']}.posts_per_day: would be {posts:.1f}, "
-                                f"above the allowed 1000 (target spend {target:.2f}, cost_post {cost_post})")  # fmt: skip
+                                f"above the allowed 1000 (target {target:.2f}, cost_post {cost_post})")  # fmt: skip
     most = max(posts, top_posts)
     top = float(stats.poisson.isf(TAIL, most)) + 1 if most > 0 else 0.0
     needed = 2 * top * cost_post + ads_spend  # the posts' tail, as much again for replies, and its ads
