@@ -306,3 +306,33 @@ def test_figure_and_markdown(tmp_path):
     p = 0.1 * 0.1 + 0.9 * 0.9
     assert f"in a share {p:.2f} of the draws" in text
     assert len([line for line in text.splitlines() if line.startswith("- ")]) == 3
+
+
+@pytest.mark.parametrize("changes, problem", [
+    (dict(cost_post=0.0), "cost_post: is 0.0; posts must cost something"),
+    (dict(cost_post=0.0005), r"firms.dialogue.posts_per_day: would be 14\d\d.\d, above the allowed 1000"),
+])  # fmt: skip
+def test_unmatchable_worlds_are_one_line(changes, problem):
+    with pytest.raises(MatchedSpendError, match=problem) as err:
+        matched_spend_overrides(world(width=12, height=12, steps=10, **changes))
+    assert "\n" not in str(err.value)
+
+
+def test_real_draws_of_two_structures_make_a_table(tmp_path):
+    """Plain and matched runs of two tiny structures, end to end: every column the table needs is there."""
+    worlds = {"part1": world(width=12, height=12, steps=40),
+              "market_full": world("scenarios/market.yaml", width=12, height=12, steps=40, market={"pages": 60})}
+    rows = []
+    for structure, config in worlds.items():
+        for draw in range(3):
+            rep = run_replication(config, 100 + draw, draw)
+            rows.append({"structure": structure, "draw": draw, **duel_outcomes(rep),
+                         **matched_outcomes(config, 100 + draw, draw)})
+    table = answer_table(pd.DataFrame(rows), {"part1": 0.25, "market_full": 0.75})
+    assert len(table) == 9 and table["runs"].tolist() == [3] * 6 + [6] * 3
+    matched = table[(table["comparison"] == "matched_spend") & (table["structure"] != AVERAGE)]
+    assert matched["spend_ratio_median"].between(0.94, 1.06).all()
+    plain = table[(table["comparison"] == "per_firm") & (table["structure"] != AVERAGE)]
+    assert (plain["spend_ratio_median"] < 0.4).all()
+    assert answer_figure(table, tmp_path / "answer.png").exists()
+    print(answer_markdown(table))

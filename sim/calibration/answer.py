@@ -38,7 +38,7 @@ LEVEL = 0.95
 TITLES = {
     "per_firm": "per firm\nlate reach",
     "per_spend": "per unit of spend\nlate reach / late daily spend",
-    "matched_spend": "at matched spend\nlate reach, dialogue posting broadcast's spend",
+    "matched_spend": "at matched spend\nlate reach, dialogue spending broadcast's money",
 }
 COLOURS = {"per_firm": "#1f77b4", "per_spend": "#2ca02c", "matched_spend": "#9467bd"}
 TABLE_COLUMNS = ("structure", "probability", "comparison", "runs", "wins", "p", "p_low", "p_high", "gap_median",
@@ -231,14 +231,15 @@ def answer_figure(table: pd.DataFrame, path: Path) -> Path:
             ax.plot(row["p"], y[s], "D" if average else "o", color=colour, ms=9 if average else 7, mec="white",
                     alpha=alpha)  # fmt: skip
             note = f"{row['p']:.2f}" if average else f"{row['p']:.2f}  ({int(row['wins'])}/{int(row['runs'])})"
-            ax.annotate(note, (row["p"], y[s]), xytext=(0, 8), textcoords="offset points", ha="center",
+            side = "left" if row["p"] < 0.15 else "right" if row["p"] > 0.85 else "center"  # inside the panel
+            ax.annotate(note, (row["p"], y[s]), xytext=(0, 8), textcoords="offset points", ha=side,
                         fontsize=8, color=colour, alpha=alpha)  # fmt: skip
         ax.axvline(0.5, color="#888888", ls="--", lw=1)
         ax.axhline(y[AVERAGE] + 0.8, color="#bbbbbb", lw=1)
-        ax.set_xlim(-0.02, 1.02)
+        ax.set_xlim(-0.04, 1.04)
         ax.set_ylim(y[AVERAGE] - 0.7, max(y.values()) + 0.7)
         ax.set_title(TITLES[comparison], fontsize=9.5)
-        ax.set_xlabel("share of draws: dialogue's late reach > broadcast's", fontsize=9)
+        ax.set_xlabel("share of draws where dialogue is ahead", fontsize=9)
         ax.grid(axis="x", color="#eeeeee")
     axes[0][0].set_yticks([y[s] for s in order], labels, fontsize=9)
     for tick in axes[0][0].get_yticklabels()[-1:]:
@@ -276,6 +277,8 @@ def answer_markdown(table: pd.DataFrame) -> str:
                  "broadcast's in the runs compared.")
     lines.append("")
     units = {"per_firm": "users a day", "per_spend": "users a day per unit spent", "matched_spend": "users a day"}
+    measure = {"per_firm": "late reach", "per_spend": "late reach per unit of late daily spend",
+               "matched_spend": "late reach in the matched-spend run"}
     what = {"per_firm": "Per firm", "per_spend": "Per unit of spend", "matched_spend": "At matched spend"}
     for comparison in COMPARISONS:
         avg = table[(table["structure"] == AVERAGE) & (table["comparison"] == comparison)]
@@ -287,8 +290,8 @@ def answer_markdown(table: pd.DataFrame) -> str:
         spread = ", ".join(f"{r['structure']} {r['p']:.2f}" for _, r in per.iterrows())
         verdict = ("dialogue wins in most draws" if a["p_low"] > 0.5 else "broadcast wins in most draws"
                    if a["p_high"] < 0.5 else "the interval holds one half: no winner is told apart")  # fmt: skip
-        lines.append(f"- {what[comparison]}: dialogue's late reach beats broadcast's in a share {a['p']:.2f} of the "
-                     f"draws, averaged over structures (95% {a['p_low']:.2f}-{a['p_high']:.2f}): {verdict}; "
+        lines.append(f"- {what[comparison]}: dialogue's {measure[comparison]} beats broadcast's in a share "
+                     f"{a['p']:.2f} of the draws, averaged over structures (95% {a['p_low']:.2f}-{a['p_high']:.2f}): {verdict}; "
                      f"per structure {spread}; median gap (dialogue - broadcast) {a['gap_median']:.4g} "
                      f"{units[comparison]}.")  # fmt: skip
     return "\n".join(lines) + "\n"
