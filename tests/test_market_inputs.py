@@ -129,3 +129,20 @@ def test_validate_takes_a_market_scenario(tmp_path):
 
     values = pd.read_csv(tmp_path / "v" / "quantities.csv")
     assert values["organic_reach_per_post"].notna().all() and len(values) == 3
+
+
+def test_a_job_files_override_of_one_form_replaces_the_other_form_of_a_resolved_firm():
+    """Job files (sweep, study, calibration) put their overrides on the resolved scenario, where the preset's
+    ads_per_day is spelt out: firms.broadcast.ads_share replaces it there, as it does on the command line and in
+    a sweep; both forms given by overrides stay an error."""
+    from sim.jobs.spec import JobError, JobFile, resolve_base
+
+    duel = str(REPO / "scenarios" / "duel.yaml")
+    spec = JobFile(name="j", scenario=duel, overrides={"firms.broadcast.ads_share": 0.2, "firms.dialogue.budget_per_10k": 30})
+    base, _ = resolve_base(spec, "j.yaml")
+    broadcast, dialogue = base["firms"]
+    assert broadcast["ads_share"] == 0.2 and broadcast.get("ads_per_day") is None
+    assert dialogue["budget_per_10k"] == 30 and dialogue.get("budget") is None
+    both = JobFile(name="j", scenario=duel, overrides={"firms.broadcast.ads_share": 0.2, "firms.broadcast.ads_per_day": 5})
+    with pytest.raises(JobError, match=r"j.yaml: overrides: firms\[0\].ads_share: give only one of ads_per_day and ads_share"):
+        resolve_base(both, "j.yaml")
