@@ -5,8 +5,10 @@ weight; each runs once with its own seed (SeedSequence of the
 calibration's seed and the draw). The default world (the base scenario
 with the overrides, no calibrated values) runs at the same seeds, so the
 two differ only in the calibrated parameters. Every run records the
-facts' model values and the duel's outcomes: each firm's early and late
-reach and the crossover day. Results are cached in OUT/predictive.parquet
+facts' model values and the duel's outcomes (`sim.calibration.answer.
+duel_outcomes`: each firm's early and late reach, late spend and reach per
+unit of spend, the crossover day); each calibrated draw also runs the
+matched-spend dialogue at the same seed (`sim.calibration.matched`). Results are cached in OUT/predictive.parquet
 for the generation they were drawn from.
 """
 
@@ -25,6 +27,7 @@ from sim.calibration.spec import Calibration
 from sim.runs.runner import replication_seed
 
 WORLDS = ("calibrated", "default")
+MATCHED = "matched.dialogue.late_reach"  # a cache written before the matched-spend runs lacks it
 
 
 def predictive_run(job: tuple[str, int, int, dict[str, Any]], base: dict[str, Any], bands: list[Band]) -> dict[str, Any]:
@@ -33,17 +36,24 @@ def predictive_run(job: tuple[str, int, int, dict[str, Any]], base: dict[str, An
     from sim.runs.runner import run_replication
     from sim.jobs.models import MarketSweepModel
 
+    from sim.calibration.answer import duel_outcomes
+    from sim.calibration.matched import MatchedSpendError, duel_pair, matched_outcomes
+
     world, draw, seed, values = job
+    config = MarketSweepModel(base).config(values)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        rep = run_replication(MarketSweepModel(base).config(values), seed, draw)
+        rep = run_replication(config, seed, draw)
         facts = fact_values(rep, bands)
-    summary = rep.summary.set_index("firm")
-    row: dict[str, Any] = {"world": world, "draw": draw, "seed": seed, **values, **facts}
-    for firm in summary.index:
-        row[f"{firm}.early_reach"] = float(summary.at[firm, "early_reach"])
-        row[f"{firm}.late_reach"] = float(summary.at[firm, "late_reach"])
-    row["crossover_day"] = float(summary["crossover_day"].iloc[0])
+    row: dict[str, Any] = {"world": world, "draw": draw, "seed": seed, **values, **facts, **duel_outcomes(rep)}
+    if world == "calibrated":  # the answer at matched spend, where the world has the duel's two firms
+        try:
+            duel_pair(config)
+        except MatchedSpendError:
+            return row
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            row.update(matched_outcomes(config, seed, draw))
     return row
 
 
@@ -62,7 +72,7 @@ def predictive_frame(calibration: Calibration, posterior: pd.DataFrame, map_, ca
     """The predictive runs of the posterior's generation (the cache when it matches)."""
     generation = int(posterior["generation"].iloc[0])
     if cached is not None and len(cached) and int(cached["generation"].iloc[0]) == generation \
-            and len(cached) == 2 * calibration.predictive_draws:  # fmt: skip
+            and len(cached) == 2 * calibration.predictive_draws and MATCHED in cached.columns:  # fmt: skip
         return cached
     jobs = predictive_jobs(calibration, posterior)
     rows = map_(partial(predictive_run, base=calibration.base, bands=calibration.bands), jobs)

@@ -239,11 +239,28 @@ def report_text(calibration, folder, posterior, summary, generations, predictive
         f"| crossover day (median, 5-95%) | {_fmt(cal.crossover_median)} ({_fmt(cal.crossover_q05)} to "
         f"{_fmt(cal.crossover_q95)}) | {_fmt(dft.crossover_median)} ({_fmt(dft.crossover_q05)} to {_fmt(dft.crossover_q95)}) |",
         "",
+        *three_ways(calibration, predictive),
         f"`calibrated.yaml` holds the scenario at the posterior medians; run it with `python run.py {folder.calibrated}`.",
         "",
         *provenance_lines(calibration, folder),
     ]
     return "\n".join(lines) + "\n"
+
+
+def three_ways(calibration: Calibration, predictive: pd.DataFrame) -> list[str]:
+    """The calibrated region's answer per firm, per unit of spend and at matched spend (`sim.calibration.answer`)."""
+    from sim.calibration.answer import answer_markdown, answer_table
+    from sim.calibration.predictive import MATCHED
+
+    if MATCHED not in predictive.columns:
+        return []
+    frame = predictive[predictive["world"] == "calibrated"].assign(structure=calibration.name)
+    table = answer_table(frame, {calibration.name: 1.0})
+    table = table[table["structure"] == calibration.name]
+    return ["The same question three ways in the calibrated region: per firm, per unit of late daily spend, and at "
+            "matched spend (the dialogue firm posts as many posts a day as make its whole late spend meet "
+            "broadcast's in the same run; `sim/calibration/matched.py`, docs/calibration.md):", "",
+            answer_markdown(table), ""]  # fmt: skip
 
 
 def status_line(calibration: Calibration, folder: CalibrationFolder, generations: pd.DataFrame) -> str:

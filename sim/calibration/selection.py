@@ -21,6 +21,7 @@ from typing import Any
 import pandas as pd
 
 from sim.calibration import figures
+from sim.calibration.answer import answer_figure, answer_markdown, answer_table
 from sim.calibration.folder import CalibrationFolder, write_text
 from sim.calibration.posterior import LEVEL, generations_frame, model_probabilities
 from sim.calibration.spec import Calibration
@@ -47,8 +48,26 @@ def selection_report(folder: CalibrationFolder, calibration: Calibration, map_, 
         outputs[structure.name] = posterior_outputs(sub, view, folder.history, last, m, generations, map_)
         sub.out.mkdir(parents=True, exist_ok=True)
         write_text(sub.out / "reachability.csv", outputs[structure.name]["reach"].to_csv(index=False))
-    write_text(folder.report, selection_text(calibration, folder, generations, probabilities, outputs, made))
+    answer = answer_across(outputs, final_probabilities(probabilities))
+    if answer is not None:
+        write_text(folder.answer, answer.to_csv(index=False))
+        made["answer"] = answer_figure(answer, folder.figures / "answer.png")
+    write_text(folder.report, selection_text(calibration, folder, generations, probabilities, outputs, made, answer))
     return folder.report
+
+
+def answer_across(outputs: dict[str, dict[str, Any]], final: dict[str, float]) -> pd.DataFrame | None:
+    """The duel's answer three ways per structure with posterior mass, and averaged over them by probability
+    (`sim.calibration.answer`); None when no structure's predictive runs hold the duel's two firms."""
+    frames = [out["predictive"][out["predictive"]["world"] == "calibrated"].assign(structure=name)
+              for name, out in outputs.items() if not out["posterior"].empty]  # fmt: skip
+    frames = [f for f in frames if "matched.dialogue.late_reach" in f.columns]
+    if not frames:
+        return None
+    frame = pd.concat(frames, ignore_index=True)
+    held = {name: final.get(name, 0.0) for name in frame["structure"].unique()}
+    total = sum(held.values())
+    return answer_table(frame, {name: p / total for name, p in held.items()})
 
 
 def final_probabilities(probabilities: pd.DataFrame) -> dict[str, float]:
@@ -72,7 +91,8 @@ def unreached(outputs: dict[str, dict[str, Any]]) -> pd.DataFrame:
 
 
 def selection_text(calibration: Calibration, folder: CalibrationFolder, generations: pd.DataFrame,
-                   probabilities: pd.DataFrame, outputs: dict[str, dict[str, Any]], made: dict[str, Path]) -> str:
+                   probabilities: pd.DataFrame, outputs: dict[str, dict[str, Any]], made: dict[str, Path],
+                   answer: pd.DataFrame | None = None) -> str:  # fmt: skip
     """report.md of a model-selection calibration."""
     from sim.calibration.report import _table, distance_sentence, fact_table, provenance_lines, status_line
 
@@ -143,6 +163,23 @@ def selection_text(calibration: Calibration, folder: CalibrationFolder, generati
             f"![{structure.name} marginals]({rel(out['figures']['marginals'])})",
             "",
             f"![{structure.name} predictive]({rel(out['figures']['predictive'])})",
+            "",
+        ]
+    if answer is not None:
+        lines += [
+            "## The answer across structures",
+            "",
+            f"Does push (broadcast) lose late reach to dialogue? {calibration.predictive_draws} posterior-predictive "
+            "runs per structure with posterior mass, in the calibration's world (late: the last 90 days), asked "
+            "three ways: per firm; per unit of late daily spend; and at matched spend, where the dialogue firm "
+            "keeps its strategy and no ads but posts as many posts a day as make its whole late spend (posts and "
+            "replies) meet broadcast's in the same run (`sim/calibration/matched.py`). Structures are averaged by "
+            "their last generation's probabilities (renormalised over those with runs); intervals: 95% Jeffreys "
+            "per structure, the exact quantiles of the probability-weighted mixture of their Beta posteriors for "
+            "the average.",
+            "",
+            answer_markdown(answer),
+            f"![the answer across structures]({rel(made['answer'])})",
             "",
         ]
     lines += ["## Generations", "", _table(generations.assign(t=generations["t"] + 1).rename(columns={"t": "generation"})),
