@@ -54,13 +54,14 @@ LOCAL_FRACTION = 0.25  # share of the population whose covariance shapes each pa
 
 
 class LocalOrNormal(pyabc.transition.Transition):
-    """pyabc's `LocalTransition` while a structure holds enough particles for local covariances (at least
-    ``2 (d + 1)`` in ``d`` dimensions), else the multivariate normal kernel.
+    """pyabc's `LocalTransition` while each particle's neighbourhood (a ``LOCAL_FRACTION`` of the structure's
+    particles) holds at least ``2 (d + 1)`` particles in ``d`` dimensions, else the multivariate normal kernel.
 
-    A local covariance from fewer than ``d + 1`` neighbours is singular; in a model-selection run a
-    structure can shrink to a handful of particles, and the local kernel's weights then turn NaN (seen on
-    the shipped structures file with 24 particles over four structures). With many particles it is the
-    local kernel, draw for draw.
+    pyabc's local kernel takes at least ``d`` neighbours, and a covariance from about ``d + 1`` points is
+    singular or nearly so: with 24 particles over four structures its weights turned NaN, and with about 50
+    particles a structure in 16 dimensions its densities overflowed and one particle took all the weight
+    (effective sample size 1.0 of 200 in generation 2 of the shipped structures file). With many particles
+    it is the local kernel, draw for draw (facebook_2013: 200 particles in 5 dimensions).
     """
 
     def __init__(self):
@@ -69,7 +70,7 @@ class LocalOrNormal(pyabc.transition.Transition):
         self.active: pyabc.transition.Transition = self.local
 
     def fit(self, X, w) -> None:
-        self.active = self.local if len(X) >= 2 * (X.shape[1] + 1) else self.normal
+        self.active = self.local if LOCAL_FRACTION * len(X) >= 2 * (X.shape[1] + 1) else self.normal
         self.active.fit(X, w)
 
     def rvs_single(self):

@@ -18,7 +18,7 @@ spend is not monotone in its posts (too many posts tire its followers
 away, and the comments and the replies go with them). So `matched_outcomes`
 (``fit="total"``, its default) runs the fewest posts a day at which the
 dialogue's whole late daily spend, posts and replies, meets the broadcast
-firm's in the same run. docs/answer_three_ways.md gives the numbers.
+firm's in the same run. docs/calibration.md ("The answer three ways") gives the numbers.
 """
 
 from __future__ import annotations
