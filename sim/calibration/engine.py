@@ -80,6 +80,33 @@ class LocalOrNormal(pyabc.transition.Transition):
         return self.active.pdf(x)
 
 
+class Defensive(pyabc.transition.Transition):
+    """Defensive importance sampling: a share ``alpha`` of a generation's proposals drawn from the prior,
+    the rest from the fitted kernel; the proposal density is the mixture, so a particle's weight
+    (prior / proposal) is at most ``1 / alpha``.
+
+    With a few dozen particles per structure in 12-16 dimensions a kernel density estimate is tiny between
+    its particles, and the particles proposed there take nearly all the weight: the shipped structures file's
+    second generation had an effective sample size of 5.6 of 200 with the normal kernel. On synthetic
+    uniform clouds of 50 points in 16 dimensions the effective share of 300 importance draws is 0.03 with
+    the kernel alone and 0.46 with ``alpha`` 0.2 (docs/calibration.md, "Model selection").
+    """
+
+    def __init__(self, inner: pyabc.transition.Transition, prior: pyabc.Distribution, alpha: float):
+        self.inner, self.prior, self.alpha = inner, prior, float(alpha)
+
+    def fit(self, X, w) -> None:
+        self.inner.fit(X, w)
+
+    def rvs_single(self):
+        if np.random.uniform() < self.alpha:
+            return self.prior.rvs()
+        return self.inner.rvs_single()
+
+    def pdf(self, x):
+        return (1.0 - self.alpha) * self.inner.pdf(x) + self.alpha * self.prior.pdf(x)
+
+
 TRANSITIONS = {
     "normal": lambda: pyabc.MultivariateNormalTransition(),
     "local": LocalOrNormal,
@@ -141,14 +168,14 @@ def observed(bands: list[Band]) -> dict[str, float]:
 
 def build_abc(priors: list[Prior] | list[list[Prior]], bands: list[Band], simulate: Callable | list[Callable],
               population: int, sampler: StaticSampler, resume: bool = False,
-              transition: str = "normal") -> pyabc.ABCSMC:  # fmt: skip
+              transition: str = "normal", defensive: float = 0.0) -> pyabc.ABCSMC:  # fmt: skip
     """The ABCSMC object; on ``resume`` the first epsilon is the stored last generation's weighted median.
 
     One structure: ``priors`` a list of priors and ``simulate`` one function. Several (model selection):
     a list of prior lists and a list of simulate functions, one per structure, in the same order; the
     structures share the distance, the epsilon schedule and the population, and pyabc's multi-model
     ABC-SMC (a uniform prior over the structures, its model perturbation kernel) gives each its posterior
-    probability. (pyabc applies ``initial_epsilon`` to the first generation of every ``run()``; infinity
+    probability. ``defensive`` > 0 draws that share of each generation's proposals from the prior (`Defensive`). (pyabc applies ``initial_epsilon`` to the first generation of every ``run()``; infinity
     there would accept every particle of the first generation after a resume.)
     """
     if callable(simulate):
@@ -159,7 +186,8 @@ def build_abc(priors: list[Prior] | list[list[Prior]], bands: list[Band], simula
         parameter_priors=[prior_distribution(p) for p in priors],
         distance_function=BandDistance(bands),
         population_size=population,
-        transitions=[TRANSITIONS[transition]() for _ in priors],
+        transitions=[Defensive(TRANSITIONS[transition](), prior_distribution(p), defensive) if defensive > 0
+                     else TRANSITIONS[transition]() for p in priors],  # fmt: skip
         eps=pyabc.QuantileEpsilon(initial_epsilon=initial, alpha=ALPHA, weighted=True),
         sampler=sampler,
     )
@@ -251,6 +279,7 @@ def run_abc(
     map_: Callable = serial_map,
     progress: Progress | None = None,
     transition: str = "normal",
+    defensive: float = 0.0,
 ) -> pyabc.History:
     """Run (or continue) ABC-SMC until ``generations`` are stored or epsilon <= ``min_epsilon``.
 
@@ -260,7 +289,8 @@ def run_abc(
     sampler = StaticSampler(map_, seed, on_progress=progress.on_progress)
     sampler.on_generation = progress.on_generation
     done = stored_generations(db)
-    abc = build_abc(priors, bands, simulate, population, sampler, resume=done > 0, transition=transition)
+    abc = build_abc(priors, bands, simulate, population, sampler, resume=done > 0, transition=transition,
+                    defensive=defensive)
     progress.abc = abc
     if done > 0:
         abc.load(db_url(db), ABC_ID)

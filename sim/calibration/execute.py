@@ -94,7 +94,7 @@ def _run_locked(folder: CalibrationFolder, calibration: Calibration, workers, sc
         try:
             run_abc(priors, calibration.bands, simulate, folder.history, calibration.population,
                     calibration.generations, calibration.min_epsilon, calibration.seed, map_, progress,
-                    transition=calibration.transition)  # fmt: skip
+                    transition=calibration.transition, defensive=calibration.defensive)  # fmt: skip
         finally:
             record_session(folder, calibration, before, started, clock, used, scheduler, provenance)
         if report:

@@ -97,6 +97,8 @@ class CalibrationFile(JobFile):
     transition: Literal["normal", "local"] = Field(
         "normal", description="perturbation kernel: 'normal' (one covariance) or 'local' (per-particle covariances)"
     )
+    defensive: Real = Field(0.0, ge=0.0, lt=1.0, description="share of each generation's proposals drawn from the "
+                            "prior (defensive importance sampling; 0: none)")
     predictive_draws: Count = Field(40, ge=2, le=10_000, description="posterior-predictive duel runs in the report")
     bands: list[BandSpec] | None = Field(None, min_length=1, description="resolved facts (written in OUT)")
 
@@ -163,6 +165,7 @@ class Calibration(Job):
     predictive_draws: int = 40
     transition: str = "normal"
     facts: str = "default"
+    defensive: float = 0.0
     structures: list[Structure] = field(default_factory=list)
     multi: bool = False
     origin: Calibration | None = None  # the whole calibration, for a one-structure `view`
@@ -206,6 +209,7 @@ class Calibration(Job):
             "replications": self.replications,
             "seed": self.seed,
             "transition": self.transition,
+            "defensive": self.defensive,
             "predictive_draws": self.predictive_draws,
             **({} if self.multi else {"base": self.base}),
             "bands": [b.as_dict() for b in self.bands],
@@ -230,6 +234,8 @@ def fingerprinted(resolved: dict[str, Any]) -> dict[str, Any]:
         out["structures"] = [{k: v for k, v in s.items() if k != "scenario"} for s in out["structures"]]
     if out.get("transition", "normal") == "normal":
         out.pop("transition", None)  # the default kernel: folders written before the key existed still match
+    if not out.get("defensive"):
+        out.pop("defensive", None)  # none: likewise
     out["bands"] = [{k: b[k] for k in ("id", "low", "high", "scale") if k in b} for b in resolved.get("bands") or []]
     return out
 
@@ -284,6 +290,7 @@ def calibration_from_dict(raw: dict[str, Any], source: str) -> Calibration:
         generations=spec.generations, min_epsilon=spec.min_epsilon, replications=spec.replications, seed=spec.seed,
         base=first.base, predictive_draws=spec.predictive_draws, scenario=first.scenario,
         overrides=dict(first.overrides), facts=spec.facts, source=source, transition=spec.transition,
+        defensive=float(spec.defensive),
         structures=structures, multi=spec.structures is not None,
     )  # fmt: skip
 
