@@ -28,6 +28,7 @@ from sim.calibration.spec import calibration_from_dict
 from sim.calibration.toy import NormalMean
 from sim.calibration.toy import model_probabilities as exact_probabilities
 from sim.cli import main
+from tests.test_calibration import InterruptAfter
 
 REPO = Path(__file__).resolve().parent.parent
 quiet_pyabc()
@@ -110,17 +111,6 @@ def test_model_probabilities_do_not_depend_on_the_worker_count(tmp_path):
     with local_client(2, tmp_path / "scratch") as client:
         two = toy_structures(tmp_path / "two.db", widths, population=40, generations=3, map_=DaskMap(client))
     pd.testing.assert_frame_equal(serial, two)
-
-
-class InterruptAfter:
-    def __init__(self, after: int):
-        self.toy, self.after, self.calls = NormalMean(), after, 0
-
-    def __call__(self, params, seed):
-        self.calls += 1
-        if self.calls == self.after:
-            raise KeyboardInterrupt
-        return self.toy(params, seed)
 
 
 def test_an_interrupted_model_selection_resumes_to_the_same_probabilities(tmp_path):

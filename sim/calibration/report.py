@@ -184,8 +184,7 @@ def report_text(calibration, folder, posterior, summary, generations, predictive
         f"Parameters (priors uniform over the bounds; log-uniform where marked) of the world "
         f"`{calibration.scenario}` with overrides {calibration.overrides}, against the facts:",
         "",
-        _table(pd.DataFrame([{"fact": b.id, "band": f"{b.low:g} to {b.high:g}", "model quantity": b.quantity,
-                              "source": b.source} for b in calibration.bands])),  # fmt: skip
+        bands_table(calibration),
         "",
         distance_sentence(),
         "",
@@ -276,6 +275,12 @@ def status_line(calibration: Calibration, folder: CalibrationFolder, generations
             f"session(s){f', {killed} of them interrupted without a record of its end' if killed else ''}).")  # fmt: skip
     warning = weight_warning(generations)
     return text + (f"\n\n{warning}" if warning else "")
+
+
+def bands_table(calibration: Calibration) -> str:
+    """The facts matched: id, band, model quantity and source, as a markdown table."""
+    return _table(pd.DataFrame([{"fact": b.id, "band": f"{b.low:g} to {b.high:g}", "model quantity": b.quantity,
+                                 "source": b.source} for b in calibration.bands]))  # fmt: skip
 
 
 def distance_sentence() -> str:

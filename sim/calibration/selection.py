@@ -94,7 +94,7 @@ def selection_text(calibration: Calibration, folder: CalibrationFolder, generati
                    probabilities: pd.DataFrame, outputs: dict[str, dict[str, Any]], made: dict[str, Path],
                    answer: pd.DataFrame | None = None) -> str:  # fmt: skip
     """report.md of a model-selection calibration."""
-    from sim.calibration.report import _table, distance_sentence, fact_table, provenance_lines, status_line
+    from sim.calibration.report import _table, bands_table, distance_sentence, fact_table, provenance_lines, status_line
 
     final = final_probabilities(probabilities)
     rel = lambda path: Path(path).relative_to(folder.out).as_posix()  # noqa: E731
@@ -109,8 +109,7 @@ def selection_text(calibration: Calibration, folder: CalibrationFolder, generati
         f"{len(calibration.structures)} structures, each with its own world and priors, calibrated together "
         "(pyabc's multi-model ABC-SMC: a uniform prior over the structures) against the facts:",
         "",
-        _table(pd.DataFrame([{"fact": b.id, "band": f"{b.low:g} to {b.high:g}", "model quantity": b.quantity,
-                              "source": b.source} for b in calibration.bands])),  # fmt: skip
+        bands_table(calibration),
         "",
         distance_sentence(),
         "",
