@@ -282,3 +282,41 @@ def test_defensive_proposals_keep_the_weights_of_a_thin_cloud_in_16_dimensions_e
             inner = kernel.inner
             assert kernel.pdf(draws[0]) == pytest.approx(0.8 * inner.pdf(draws[0]) + 0.2 * prior.pdf(draws[0]))
     assert shares[0.0] < 0.1 and shares[0.2] > 0.3, shares
+
+
+def test_the_report_says_plainly_whether_a_structure_meets_every_band():
+    from sim.calibration.selection import all_met_sentence
+
+    def out(met, total, missed):
+        return {"joint": {"most_facts_met": met, "facts": total, "missed_by_best": missed}}
+
+    none = {"a": out(5, 7, ["x", "y"]), "b": out(6, 7, ["z"])}
+    assert all_met_sentence(none) == "**No structure meets every band.** The closest is b: 6 of 7 facts at once; " \
+                                     "out of reach together with the others: z."
+    assert all_met_sentence({**none, "c": out(7, 7, [])}) == "**c met every band with one particle.**"
+
+
+def test_joint_reach_counts_the_facts_one_particle_meets_together(tmp_path):
+    """Two toy facts read from one simulated mean: the band [0.75, 1.25] and a band no value reaches."""
+    from sim.calibration.engine import run_abc as run
+    from sim.calibration.posterior import joint_reach
+
+    toy = NormalMean()
+    bands = [toy.band(), Band("never", 50.0, 60.0, quantity="toy")]
+
+    def simulate(params, seed):
+        value = toy(params, seed)["xbar"]
+        return {"xbar": value, "never": value}
+
+    db = tmp_path / "h.db"
+    run([toy.prior(-2.0, 4.0)], bands, simulate, db, 100, 1, None, 3)  # the prior sample: about 1 in 10 inside
+    calibration = calibration_from_dict({"name": "t", "scenario": "scenarios/duel.yaml", "parameters":
+                                         {"appeal_value": {"bounds": [0.01, 0.5]}}, "generations": 1}, "t")  # fmt: skip
+    calibration.bands = bands
+    joint = joint_reach(calibration, db)
+    from sim.calibration.posterior import history
+
+    inside = sum(0.75 <= s["xbar"] <= 1.25 for s in history(db).get_weighted_sum_stats_for_model(m=0, t=0)[1])
+    assert inside > 0
+    assert joint["particles"] == 100 and joint["most_facts_met"] == 1 and joint["missed_by_best"] == ["never"]
+    assert joint["particles_meeting_most"] == inside

@@ -176,3 +176,23 @@ def reachability(calibration: Calibration, db, last: int | None = None, m: int =
                                                   else "never reached"),
         })  # fmt: skip
     return pd.DataFrame(rows)
+
+
+def joint_reach(calibration: Calibration, db, last: int | None = None, m: int = 0) -> dict[str, Any]:
+    """Over every stored particle of structure ``m``: the most facts one particle met at once, how many
+    particles did, and the facts the first of them missed (reachability counts each fact on its own)."""
+    h = history(db)
+    best: list[str] | None = None
+    count = particles = 0
+    for t in range((h.max_t if last is None else last) + 1):
+        _, stats = h.get_weighted_sum_stats_for_model(m=m, t=t)
+        for s in stats:
+            particles += 1
+            inside = [b.id for b in calibration.bands if b.low <= float(s.get(b.id, np.nan)) <= b.high]
+            if best is None or len(inside) > len(best):
+                best, count = inside, 1
+            elif len(inside) == len(best):
+                count += 1
+    met = best or []
+    return {"particles": particles, "most_facts_met": len(met), "facts": len(calibration.bands),
+            "particles_meeting_most": count, "missed_by_best": [b.id for b in calibration.bands if b.id not in met]}

@@ -20,7 +20,15 @@ from sim.calibration import figures
 from sim.calibration.engine import ALPHA, stored_generations
 from sim.calibration.facts import MISSING_PENALTY
 from sim.calibration.folder import CalibrationFolder, write_parquet, write_text
-from sim.calibration.posterior import LEVEL, generations_frame, median_values, posterior_frame, reachability, summary_frame
+from sim.calibration.posterior import (
+    LEVEL,
+    generations_frame,
+    joint_reach,
+    median_values,
+    posterior_frame,
+    reachability,
+    summary_frame,
+)
 from sim.calibration.predictive import answer, duel_firms, predictive_frame
 from sim.calibration.spec import Calibration
 from sim.runs.provenance import git_state
@@ -64,9 +72,10 @@ def posterior_outputs(folder: CalibrationFolder, calibration: Calibration, db: P
     without particles in generation ``last`` gets only its reachability (``posterior`` is then empty).
     """
     reach = reachability(calibration, db, last, m)
+    joint = joint_reach(calibration, db, last, m)
     posterior = posterior_frame(calibration, db, last, m)
     if posterior.empty:
-        return {"posterior": posterior, "reach": reach}
+        return {"posterior": posterior, "reach": reach, "joint": joint}
     folder.out.mkdir(parents=True, exist_ok=True)
     write_parquet(folder.posterior, posterior)
     summary = summary_frame(calibration, posterior)
@@ -82,7 +91,7 @@ def posterior_outputs(folder: CalibrationFolder, calibration: Calibration, db: P
         "predictive": figures.predictive_validation(calibration, predictive, folder.figures / "predictive_validation.png"),
     }
     return {"posterior": posterior, "summary": summary, "calibrated": calibrated, "predictive": predictive,
-            "figures": made, "reach": reach}  # fmt: skip
+            "figures": made, "reach": reach, "joint": joint}  # fmt: skip
 
 
 def calibrated_scenario(calibration: Calibration, summary: pd.DataFrame, generations: pd.DataFrame,

@@ -90,6 +90,18 @@ def unreached(outputs: dict[str, dict[str, Any]]) -> pd.DataFrame:
     return pd.DataFrame([{"fact": f, "reached by": ", ".join(rows[f]) or "no structure"} for f in facts or []])
 
 
+def all_met_sentence(outputs: dict[str, dict[str, Any]]) -> str:
+    """Plainly: does any structure meet every band with one particle; if not, which facts stay out of reach."""
+    met = [name for name, out in outputs.items() if not out["joint"]["missed_by_best"]]
+    if met:
+        return f"**{', '.join(met)} met every band with one particle.**"
+    best = max(outputs, key=lambda name: outputs[name]["joint"]["most_facts_met"])
+    joint = outputs[best]["joint"]
+    return (f"**No structure meets every band.** The closest is {best}: {joint['most_facts_met']} of "
+            f"{joint['facts']} facts at once; out of reach together with the others: "
+            f"{', '.join(joint['missed_by_best'])}.")
+
+
 def selection_text(calibration: Calibration, folder: CalibrationFolder, generations: pd.DataFrame,
                    probabilities: pd.DataFrame, outputs: dict[str, dict[str, Any]], made: dict[str, Path],
                    answer: pd.DataFrame | None = None) -> str:  # fmt: skip
@@ -135,6 +147,17 @@ def selection_text(calibration: Calibration, folder: CalibrationFolder, generati
         "inside its priors (up to the sample's resolution).",
         "",
         _table(unreached(outputs)),
+        "",
+        "Facts met together: the most facts one particle met at once, and the facts the first such particle missed. "
+        "A structure meets every band only if some particle meets them all.",
+        "",
+        _table(pd.DataFrame([{"structure": name, "particles": out["joint"]["particles"],
+                              "most facts met at once": f"{out['joint']['most_facts_met']} of {out['joint']['facts']}",
+                              "particles meeting that many": out["joint"]["particles_meeting_most"],
+                              "missed by the best": ", ".join(out["joint"]["missed_by_best"]) or "none"}
+                             for name, out in outputs.items()])),  # fmt: skip
+        "",
+        all_met_sentence(outputs),
         "",
     ]
     for structure in calibration.structures:
