@@ -9,6 +9,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.ticker  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
@@ -25,7 +26,15 @@ def _axis_values(prior, values: np.ndarray) -> np.ndarray:
 def _set_scale(ax, prior, axis: str = "x") -> None:
     if prior.log:
         (ax.set_xscale if axis == "x" else ax.set_yscale)("log")
+        _log_ticks(ax.xaxis if axis == "x" else ax.yaxis)
     (ax.set_xlim if axis == "x" else ax.set_ylim)(prior.low, prior.high)
+
+
+def _log_ticks(axis) -> None:
+    """Labels at 1, 2 and 5 times powers of ten only, written plainly (no crowded minor labels)."""
+    axis.set_major_locator(matplotlib.ticker.LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    axis.set_major_formatter(matplotlib.ticker.FormatStrFormatter("%g"))
+    axis.set_minor_formatter(matplotlib.ticker.NullFormatter())
 
 
 def marginals(calibration: Calibration, posterior: pd.DataFrame, path: Path) -> Path:
@@ -54,7 +63,7 @@ def marginals(calibration: Calibration, posterior: pd.DataFrame, path: Path) -> 
     axes.flat[0].legend(fontsize=8)
     fig.suptitle(f"{calibration.name}: posterior marginals (generation {int(posterior['generation'].iloc[0]) + 1}); "
                  "median solid, 90% interval dotted", fontsize=11)  # fmt: skip
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 1, 1 - 0.35 / fig.get_figheight()))  # room for the title
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
@@ -150,9 +159,10 @@ def predictive_validation(calibration: Calibration, predictive: pd.DataFrame, pa
         positive = [x for x in span if x > 0]
         if positive and min(span) > 0 and max(span) / min(positive) > 30:
             ax.set_xscale("log")
+            _log_ticks(ax.xaxis)
         ax.set_title(f"{band.id} (band {band.low:g} to {band.high:g})", fontsize=9, loc="left")
         ax.tick_params(labelsize=8)
-    axes[0, 0].legend(fontsize=7, loc="upper right", ncol=3)
+    axes[0, 0].legend(fontsize=7, loc="lower right", bbox_to_anchor=(1.0, 1.0), ncol=3, frameon=False)
     fig.suptitle(f"{calibration.name}: posterior-predictive runs against the published bands "
                  "(black bar: median)", fontsize=10)  # fmt: skip
     fig.tight_layout()
