@@ -376,7 +376,10 @@ def test_the_transition_key_picks_the_perturbation_kernel_and_enters_the_fingerp
     local = load_calibration(write(folders[2], transition="local"))
     assert unset.transition == "normal" and plain.fingerprint() == unset.fingerprint()  # old folders still match
     assert local.fingerprint() != plain.fingerprint()  # a stored normal-kernel run is not continued with another
-    for calibration, kind in ((plain, pyabc.MultivariateNormalTransition), (local, pyabc.LocalTransition)):
+    from sim.calibration.engine import LocalOrNormal
+
+    for calibration, kind in ((plain, pyabc.MultivariateNormalTransition), (local, LocalOrNormal)):
         abc = build_abc(calibration.priors, calibration.bands, lambda p: {}, 10, None,
                         transition=calibration.transition)  # fmt: skip
         assert type(abc.transitions[0]) is kind
+    assert isinstance(abc.transitions[0].local, pyabc.LocalTransition)  # pyabc's local kernel where particles allow

@@ -9,8 +9,11 @@ structure a posterior probability per generation. This module writes
   one-structure calibration in ``structures/NAME/`` and ``calibrated_NAME.yaml``;
   per structure without, its reachability only (which facts its particles
   reached while it was alive);
-- ``report.md``: probabilities, per structure the facts it reaches and its
-  posterior, and the facts no structure reaches.
+- ``answer.csv`` and its figure: the duel's answer per structure and
+  averaged over the structures by probability (`sim.calibration.answer`);
+- ``report.md``: probabilities, the facts each structure reaches on their
+  own and together (does any meet every band?), each posterior and
+  predictive check, the answer, the generations and the provenance.
 """
 
 from __future__ import annotations
