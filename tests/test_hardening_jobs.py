@@ -446,6 +446,7 @@ def test_validate_draws_a_fact_with_an_unbounded_range(tmp_path):
 
     facts = yaml.safe_load(DEFAULT_FACTS.read_text())
     facts["facts"][0]["range"] = [-1e308, 1e308]
+    facts["facts"][0]["scale"] = "linear"  # a log-scale fact must be positive (tests/test_calibration_distance.py)
     path = write_yaml(tmp_path / "facts.yaml", facts)
     out = tmp_path / "v"
     code = main(["validate", str(tiny(tmp_path, steps=10, replications=1)), "--facts", str(path), "--quiet",
