@@ -175,7 +175,8 @@ def build_abc(priors: list[Prior] | list[list[Prior]], bands: list[Band], simula
     a list of prior lists and a list of simulate functions, one per structure, in the same order; the
     structures share the distance, the epsilon schedule and the population, and pyabc's multi-model
     ABC-SMC (a uniform prior over the structures, its model perturbation kernel) gives each its posterior
-    probability. ``defensive`` > 0 draws that share of each generation's proposals from the prior (`Defensive`). (pyabc applies ``initial_epsilon`` to the first generation of every ``run()``; infinity
+    probability. ``defensive`` > 0 draws that share of each generation's proposals from the prior
+    (`Defensive`). (pyabc applies ``initial_epsilon`` to the first generation of every ``run()``; infinity
     there would accept every particle of the first generation after a resume.)
     """
     if callable(simulate):

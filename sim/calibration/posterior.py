@@ -144,16 +144,23 @@ def draw_particles(posterior: pd.DataFrame, n: int, seed: int) -> pd.DataFrame:
     return posterior.iloc[index].reset_index(drop=True)
 
 
-def reachability(calibration: Calibration, db, last: int | None = None, m: int = 0) -> pd.DataFrame:
+def stored_stats(db, last: int | None = None, m: int = 0) -> list[list[dict]]:
+    """Every stored particle's facts of structure ``m``, by generation (0 to ``last``, default all): read
+    once, for both `reachability` and `joint_reach`."""
+    h = history(db)
+    return [h.get_weighted_sum_stats_for_model(m=m, t=t)[1] for t in range((h.max_t if last is None else last) + 1)]
+
+
+def reachability(calibration: Calibration, db, last: int | None = None, m: int = 0,
+                 stats: list[list[dict]] | None = None) -> pd.DataFrame:  # fmt: skip
     """Per fact, over every stored particle of structure ``m`` (the prior sample of generation 1 included):
     the range of model values and how many particles were inside the band. A fact no particle reached is
-    evidence that no parameter inside the priors reaches it (within the sample's resolution)."""
-    h = history(db)
+    evidence that no parameter inside the priors reaches it (within the sample's resolution). ``stats``:
+    `stored_stats`, when already read."""
     values: dict[str, list[float]] = {b.id: [] for b in calibration.bands}
     prior_values: dict[str, list[float]] = {b.id: [] for b in calibration.bands}
-    for t in range((h.max_t if last is None else last) + 1):
-        _, stats = h.get_weighted_sum_stats_for_model(m=m, t=t)
-        for s in stats:
+    for t, generation in enumerate(stored_stats(db, last, m) if stats is None else stats):
+        for s in generation:
             for b in calibration.bands:
                 values[b.id].append(float(s.get(b.id, np.nan)))
                 if t == 0:
@@ -178,15 +185,14 @@ def reachability(calibration: Calibration, db, last: int | None = None, m: int =
     return pd.DataFrame(rows)
 
 
-def joint_reach(calibration: Calibration, db, last: int | None = None, m: int = 0) -> dict[str, Any]:
+def joint_reach(calibration: Calibration, db, last: int | None = None, m: int = 0,
+                stats: list[list[dict]] | None = None) -> dict[str, Any]:  # fmt: skip
     """Over every stored particle of structure ``m``: the most facts one particle met at once, how many
     particles did, and the facts the first of them missed (reachability counts each fact on its own)."""
-    h = history(db)
     best: list[str] | None = None
     count = particles = 0
-    for t in range((h.max_t if last is None else last) + 1):
-        _, stats = h.get_weighted_sum_stats_for_model(m=m, t=t)
-        for s in stats:
+    for generation in stored_stats(db, last, m) if stats is None else stats:
+        for s in generation:
             particles += 1
             inside = [b.id for b in calibration.bands if b.low <= float(s.get(b.id, np.nan)) <= b.high]
             if best is None or len(inside) > len(best):

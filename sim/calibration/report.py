@@ -27,6 +27,7 @@ from sim.calibration.posterior import (
     median_values,
     posterior_frame,
     reachability,
+    stored_stats,
     summary_frame,
 )
 from sim.calibration.predictive import answer, duel_firms, predictive_frame
@@ -71,8 +72,9 @@ def posterior_outputs(folder: CalibrationFolder, calibration: Calibration, db: P
     ``calibration`` is the structure's view (its world and priors), ``m`` its index in the history. A structure
     without particles in generation ``last`` gets only its reachability (``posterior`` is then empty).
     """
-    reach = reachability(calibration, db, last, m)
-    joint = joint_reach(calibration, db, last, m)
+    stats = stored_stats(db, last, m)
+    reach = reachability(calibration, db, last, m, stats)
+    joint = joint_reach(calibration, db, last, m, stats)
     posterior = posterior_frame(calibration, db, last, m)
     if posterior.empty:
         return {"posterior": posterior, "reach": reach, "joint": joint}
