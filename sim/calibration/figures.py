@@ -26,13 +26,15 @@ def _axis_values(prior, values: np.ndarray) -> np.ndarray:
 def _set_scale(ax, prior, axis: str = "x") -> None:
     if prior.log:
         (ax.set_xscale if axis == "x" else ax.set_yscale)("log")
-        _log_ticks(ax.xaxis if axis == "x" else ax.yaxis)
+        _log_ticks(ax.xaxis if axis == "x" else ax.yaxis, prior.low, prior.high)
     (ax.set_xlim if axis == "x" else ax.set_ylim)(prior.low, prior.high)
 
 
-def _log_ticks(axis) -> None:
-    """Labels at 1, 2 and 5 times powers of ten only, written plainly (no crowded minor labels)."""
-    axis.set_major_locator(matplotlib.ticker.LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+def _log_ticks(axis, low: float, high: float) -> None:
+    """Labels at 1, 2 and 5 times powers of ten (at powers of ten alone over more than two decades), written
+    plainly: no crowded minor labels."""
+    subs = (1.0,) if high > 100 * low else (1.0, 2.0, 5.0)
+    axis.set_major_locator(matplotlib.ticker.LogLocator(base=10, subs=subs))
     axis.set_major_formatter(matplotlib.ticker.FormatStrFormatter("%g"))
     axis.set_minor_formatter(matplotlib.ticker.NullFormatter())
 
@@ -159,7 +161,7 @@ def predictive_validation(calibration: Calibration, predictive: pd.DataFrame, pa
         positive = [x for x in span if x > 0]
         if positive and min(span) > 0 and max(span) / min(positive) > 30:
             ax.set_xscale("log")
-            _log_ticks(ax.xaxis)
+            _log_ticks(ax.xaxis, min(positive), max(span))
         ax.set_title(f"{band.id} (band {band.low:g} to {band.high:g})", fontsize=9, loc="left")
         ax.tick_params(labelsize=8)
     axes[0, 0].legend(fontsize=7, loc="lower right", bbox_to_anchor=(1.0, 1.0), ncol=3, frameon=False)
